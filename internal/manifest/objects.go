@@ -1,0 +1,70 @@
+package manifest
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/tightnet/tightnet/internal/model"
+)
+
+// NamespaceNameLabel is the label the API server sets on every namespace to
+// its own name (Kubernetes 1.22+); policies select namespaces by it.
+const NamespaceNameLabel = "kubernetes.io/metadata.name"
+
+// DefaultNamespace is where namespaced objects without metadata.namespace go.
+const DefaultNamespace = "default"
+
+// Objects is everything read from the inputs that tightnet analyses. Every
+// slice is sorted by namespace and name, so analysis output is deterministic.
+type Objects struct {
+	Namespaces []Namespace
+	Workloads  []Workload
+	Services   []Service
+	Policies   []NetworkPolicy
+	// Findings are problems with the inputs that did not stop the read:
+	// malformed documents, objects that could not be decoded, skipped files.
+	Findings []model.Finding
+}
+
+// Namespace is a namespace with its labels. Labels always hold
+// NamespaceNameLabel set to Name, as the API server does.
+type Namespace struct {
+	Name   string
+	Labels map[string]string
+	// Declared is false for namespaces that the inputs reference but do not
+	// define; their only label is NamespaceNameLabel.
+	Declared bool
+	Source   model.Location
+}
+
+// Workload is a set of pods managed together: a Pod, Deployment, ReplicaSet,
+// ReplicationController, StatefulSet, DaemonSet, Job or CronJob. A Pod or
+// ReplicaSet owned by a controller present in the inputs is folded into that
+// controller's workload and does not appear on its own.
+type Workload struct {
+	Kind      string // "Deployment", "Pod", ...
+	Namespace string
+	Name      string
+	// PodLabels are the labels of the workload's pods (the pod template's
+	// labels, or a Pod's own).
+	PodLabels map[string]string
+	// Pod is the pod template's spec (or a Pod's spec); containers and
+	// initContainers carry the named ports policies resolve.
+	Pod    corev1.PodSpec
+	Source model.Location
+}
+
+// Peer is the connectivity peer of the workload.
+func (w Workload) Peer() model.Peer { return model.WorkloadPeer(w.Namespace, w.Name, w.Kind) }
+
+// Service is a Service object and where it was read.
+type Service struct {
+	Object *corev1.Service
+	Source model.Location
+}
+
+// NetworkPolicy is a NetworkPolicy object and where it was read.
+type NetworkPolicy struct {
+	Object *networkingv1.NetworkPolicy
+	Source model.Location
+}

@@ -1,0 +1,37 @@
+# tightnet — common tasks. `make help` lists them.
+GO       ?= go
+BIN      ?= bin
+FUZZTIME ?= 30s
+BENCHTIME ?= 3x
+
+.PHONY: help build test bench fuzz lint golden
+
+help: ## list targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build the CLI and every stage binary into ./bin
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./images/...
+
+test: ## run every test (the README's test command)
+	$(GO) test ./...
+
+bench: ## print speed and peak-memory figures, one process per size
+	@for size in 'workloads=1000/policies=500' 'workloads=5000/policies=10000'; do \
+		$(GO) test -run='^$$' -bench="^BenchmarkConnectivity$$/^$$size$$" -benchtime=$(BENCHTIME) ./internal/analyze | grep -E '^Benchmark'; \
+	done
+	@$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./internal/stage | grep -E '^Benchmark' || true
+
+fuzz: ## run each fuzz target for FUZZTIME
+	@for pkg in ./internal/model ./internal/manifest; do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+golden: ## rewrite golden files after an intended output change; review the diff
+	$(GO) test ./... -run 'Scenario|Golden|Example' -update

@@ -1,0 +1,119 @@
+package analyze
+
+import (
+	"math/bits"
+
+	"github.com/tightnet/tightnet/internal/model"
+)
+
+// connID numbers a distinct connection set within one analysis. The engine
+// fills large matrices of them; unions and intersections of two numbers are
+// computed once and remembered.
+type connID = uint32
+
+const (
+	noConns  connID = 0
+	allConns connID = 1
+)
+
+type setTable struct {
+	sets      []model.ConnectionSet
+	byHash    map[uint64][]connID
+	unions    map[[2]connID]connID
+	intersect map[[2]connID]connID
+}
+
+func newSetTable() *setTable {
+	t := &setTable{
+		byHash:    map[uint64][]connID{},
+		unions:    map[[2]connID]connID{},
+		intersect: map[[2]connID]connID{},
+	}
+	t.id(model.NoConnections())
+	t.id(model.AllConnections())
+	return t
+}
+
+func (t *setTable) id(c model.ConnectionSet) connID {
+	h := c.Hash()
+	for _, id := range t.byHash[h] {
+		if t.sets[id].Equal(c) {
+			return id
+		}
+	}
+	id := connID(len(t.sets))
+	t.sets = append(t.sets, c)
+	t.byHash[h] = append(t.byHash[h], id)
+	return id
+}
+
+func (t *setTable) union(a, b connID) connID {
+	switch {
+	case a == b || b == noConns || a == allConns:
+		return a
+	case a == noConns || b == allConns:
+		return b
+	}
+	if a > b {
+		a, b = b, a
+	}
+	k := [2]connID{a, b}
+	if id, ok := t.unions[k]; ok {
+		return id
+	}
+	id := t.id(t.sets[a].Union(t.sets[b]))
+	t.unions[k] = id
+	return id
+}
+
+func (t *setTable) intersection(a, b connID) connID {
+	switch {
+	case a == b || b == allConns || a == noConns:
+		return a
+	case a == allConns || b == noConns:
+		return b
+	}
+	if a > b {
+		a, b = b, a
+	}
+	k := [2]connID{a, b}
+	if id, ok := t.intersect[k]; ok {
+		return id
+	}
+	id := t.id(t.sets[a].Intersect(t.sets[b]))
+	t.intersect[k] = id
+	return id
+}
+
+// bitset is a set of small non-negative integers (class or atom indexes).
+type bitset []uint64
+
+func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+
+func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
+func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+func (b bitset) or(c bitset) {
+	for i := range b {
+		b[i] |= c[i]
+	}
+}
+
+func (b bitset) empty() bool {
+	for _, w := range b {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// each calls f for every member in increasing order.
+func (b bitset) each(f func(int)) {
+	for i, w := range b {
+		for w != 0 {
+			f(i*64 + bits.TrailingZeros64(w))
+			w &= w - 1
+		}
+	}
+}

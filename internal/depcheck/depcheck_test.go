@@ -1,0 +1,89 @@
+package depcheck
+
+import (
+	"go/build"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tightnet/tightnet"
+
+// allowed lists, per package (relative to the module root, "/..." for a
+// subtree), the tightnet packages its non-test code may import. Packages
+// absent from the list may import no tightnet package at all.
+var allowed = map[string][]string{
+	"internal/model":             {},
+	"internal/manifest":          {"internal/model"},
+	"internal/analyze":           {"internal/manifest", "internal/model"},
+	"internal/analyze/reference": {"internal/manifest", "internal/model"},
+	"internal/clustergen":        {"internal/manifest", "internal/model"},
+	"internal/report":            {"internal/model"},
+	"internal/stage":             {"internal/analyze", "internal/manifest", "internal/model", "internal/report"},
+	"images/...":                 {"internal/stage"},
+	"internal/depcheck":          {},
+}
+
+// stdlibOnly packages may import nothing outside the standard library.
+var stdlibOnly = []string{"internal/model"}
+
+// TestImportBoundaries walks every package of the module and checks its
+// non-test imports against the architecture.
+func TestImportBoundaries(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin") {
+			return filepath.SkipDir
+		}
+		pkg, err := build.ImportDir(path, 0)
+		if err != nil {
+			return nil // no Go files here
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		checked++
+		rules, known := rulesFor(rel)
+		for _, imp := range pkg.Imports {
+			if after, ok := strings.CutPrefix(imp, module+"/"); ok {
+				if !known || !slices.Contains(rules, after) {
+					t.Errorf("%s imports %s, which the architecture does not allow (allowed: %v)", rel, after, rules)
+				}
+				continue
+			}
+			if slices.Contains(stdlibOnly, rel) && strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+				t.Errorf("%s must use the standard library only, but imports %s", rel, imp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 5 {
+		t.Fatalf("checked only %d packages; is the module root right?", checked)
+	}
+}
+
+func rulesFor(rel string) ([]string, bool) {
+	if r, ok := allowed[rel]; ok {
+		return r, true
+	}
+	for k, r := range allowed {
+		if prefix, ok := strings.CutSuffix(k, "/..."); ok && strings.HasPrefix(rel, prefix+"/") {
+			return r, true
+		}
+	}
+	return nil, false
+}

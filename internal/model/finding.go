@@ -91,5 +91,11 @@ func CompareFindings(a, b Finding) int {
 	if c := cmp.Compare(a.Code, b.Code); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Message, b.Message)
+	if c := cmp.Compare(a.Message, b.Message); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Severity, b.Severity); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Object, b.Object)
 }

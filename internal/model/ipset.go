@@ -33,11 +33,19 @@ func AllIPs() IPSet { return AllIPv4().Union(AllIPv6()) }
 // PrefixSet is the set of addresses in the prefix. The prefix is masked
 // first, so 10.1.2.3/8 is 10.0.0.0/8 as Kubernetes treats it.
 func PrefixSet(p netip.Prefix) IPSet {
+	if !p.IsValid() {
+		return IPSet{}
+	}
 	p = p.Masked()
-	first := p.Addr().Unmap()
+	first, prefixLen := p.Addr(), p.Bits()
+	if first.Is4In6() {
+		// ::ffff:10.0.0.0/104 is 10.0.0.0/8. A masked prefix keeps the
+		// ::ffff: marker only when it is /96 or longer.
+		first, prefixLen = first.Unmap(), prefixLen-96
+	}
 	bitsLen := first.BitLen()
 	lo := addrValue(first)
-	host := bitsLen - p.Bits()
+	host := bitsLen - prefixLen
 	hi := lo
 	if host > 0 {
 		mask := u128{}
@@ -77,8 +85,8 @@ func ParseCIDR(s string) (IPSet, error) {
 
 // RangeSet is the set of addresses in r.
 func RangeSet(r IPRange) IPSet {
-	first, last := r.First.Unmap(), r.Last.Unmap()
-	if !first.IsValid() || first.Is4() != last.Is4() || last.Less(first) {
+	first, last, ok := rangeFamily(r.First, r.Last)
+	if !ok {
 		return IPSet{}
 	}
 	iv := newIntervalSet(interval{addrValue(first), addrValue(last)})
@@ -86,6 +94,18 @@ func RangeSet(r IPRange) IPSet {
 		return IPSet{v4: iv}
 	}
 	return IPSet{v6: iv}
+}
+
+// rangeFamily settles the family of the range [first, last]: IPv4 when both
+// ends are IPv4 or IPv4-mapped, else IPv6, where an IPv4-mapped end is a
+// plain IPv6 value: ::/80 is the IPv6 range ::-::ffff:255.255.255.255.
+// ok is false for an invalid end, mixed families or a reversed range.
+func rangeFamily(first, last netip.Addr) (_, _ netip.Addr, ok bool) {
+	if first.Unmap().Is4() && last.Unmap().Is4() {
+		first, last = first.Unmap(), last.Unmap()
+	}
+	ok = first.IsValid() && last.IsValid() && first.Is4() == last.Is4() && !last.Less(first)
+	return first, last, ok
 }
 
 func addrValue(a netip.Addr) u128 {
@@ -172,8 +192,8 @@ func ParseIPRange(s string) (IPRange, error) {
 			return IPRange{}, fmt.Errorf("ip range %q: %w", s, err)
 		}
 	}
-	first, last = first.Unmap(), last.Unmap()
-	if first.Is4() != last.Is4() || last.Less(first) {
+	first, last, ok := rangeFamily(first, last)
+	if !ok {
 		return IPRange{}, fmt.Errorf("ip range %q: want two addresses of one family, first not above last", s)
 	}
 	return IPRange{first, last}, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -24,17 +25,22 @@ type Matrix struct {
 }
 
 // GroupedMatrix builds a matrix from groups of peers: groupOf[i] is the group
-// of peers[i], and cell(g, h) the connections from any peer of group g to any
-// peer of group h. Peers need not be sorted; they must be distinct.
-func GroupedMatrix(peers []Peer, groupOf []int, ngroups int, cell func(g, h int) ConnectionSet) (Matrix, error) {
-	if len(peers) != len(groupOf) {
+// of peers[i], and sets[cells[g*ngroups+h]] the connections from any peer of
+// group g to any peer of group h, where ngroups² = len(cells). sets[0] must be
+// No Connections. Peers need not be sorted; they must be distinct.
+func GroupedMatrix(peers []Peer, groupOf []int, sets []ConnectionSet, cells []uint32) (Matrix, error) {
+	ngroups := int(math.Sqrt(float64(len(cells))))
+	switch {
+	case len(peers) != len(groupOf):
 		return Matrix{}, fmt.Errorf("grouped matrix: %d peers but %d group indexes", len(peers), len(groupOf))
+	case ngroups*ngroups != len(cells):
+		return Matrix{}, fmt.Errorf("grouped matrix: %d cells is not a square", len(cells))
+	case len(sets) == 0 || !sets[0].IsEmpty():
+		return Matrix{}, fmt.Errorf("grouped matrix: set 0 must be No Connections")
 	}
-	in := newInterner()
-	cells := make([]uint32, ngroups*ngroups)
-	for g := range ngroups {
-		for h := range ngroups {
-			cells[g*ngroups+h] = in.id(cell(g, h))
+	for _, id := range cells {
+		if int(id) >= len(sets) {
+			return Matrix{}, fmt.Errorf("grouped matrix: cell refers to set %d of %d", id, len(sets))
 		}
 	}
 	seen := make(map[Peer]bool, len(peers))
@@ -47,7 +53,7 @@ func GroupedMatrix(peers []Peer, groupOf []int, ngroups int, cell func(g, h int)
 		}
 		seen[p] = true
 	}
-	return assemble(peers, groupOf, ngroups, in.sets, cells), nil
+	return assemble(peers, groupOf, ngroups, sets, cells), nil
 }
 
 // assemble sorts the peers; they must be distinct with groups in range.
@@ -98,7 +104,7 @@ func (m Matrix) All() iter.Seq2[Edge, ConnectionSet] {
 			row := int(m.group[i]) * m.ngroups
 			for j, dst := range m.peers {
 				id := m.cells[row+int(m.group[j])]
-				if i == j || id == 0 {
+				if i == j || id == 0 || m.sets[id].IsEmpty() {
 					continue
 				}
 				if !yield(Edge{src, dst}, m.sets[id]) {

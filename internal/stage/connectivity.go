@@ -3,6 +3,7 @@ package stage
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,6 +70,7 @@ func runConnectivity(cmd *cobra.Command, g *globals, fl *connectivityFlags, args
 		return err
 	}
 	findings := append(append([]model.Finding{}, objs.Findings...), res.Findings...)
+	slices.SortFunc(findings, model.CompareFindings)
 	view := report.View{Matrix: res.Matrix}
 	for _, name := range fl.focus {
 		peers, err := focusPeers(res.Matrix, name)

@@ -1,0 +1,27 @@
+// Package manifest reads Kubernetes manifests into typed objects with source
+// positions.
+//
+// Input: paths given by the user — directories (walked recursively), single
+// files, or "-" for standard input — holding YAML streams (documents
+// separated by "---" lines) or JSON streams, as kubectl reads them. Values are
+// decoded the way kubectl and the API server decode them: YAML is turned into
+// JSON by sigs.k8s.io/yaml (YAML 1.1, so an unquoted yes is a boolean), and
+// the JSON is decoded case-sensitively into the k8s.io/api types.
+//
+// Output: Objects — namespaces, workloads (with pods folded into the
+// controllers present in the inputs), services and network policies, each
+// with the model.Location it was read from, every slice sorted — and findings
+// about inputs that could not be used. A problem with one document or file is
+// a finding and the rest is still read; only an unusable path or a cancelled
+// context is an error.
+//
+// Locations: File is the path as the user gave it, joined with the path
+// below it for files found in a directory, cleaned and with forward slashes;
+// it is never made absolute, so outputs are stable across machines. Standard
+// input is named StdinName. Line is the line where the object starts: the
+// first line of its document holding content (not a comment), or the first
+// line of its item in a List.
+//
+// Dependencies: this package may use Kubernetes API types and YAML/JSON
+// libraries, and of tightnet's own packages only internal/model.
+package manifest

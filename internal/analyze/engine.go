@@ -247,11 +247,31 @@ func (e *evaluation) matrix(atoms []model.IPRange) (model.Matrix, error) {
 	}
 	ng := e.nc + len(ranges)
 	cells := make([]uint32, ng*ng)
+	// Pod pairs, in tiles: ingress rows are read down a column, and tiles
+	// keep those reads in cache.
+	const tile = 64
+	for a0 := 0; a0 < e.nc; a0 += tile {
+		for b0 := 0; b0 < e.nc; b0 += tile {
+			for a := a0; a < min(a0+tile, e.nc); a++ {
+				row, eg := cells[a*ng:], e.egress[a]
+				for b := b0; b < min(b0+tile, e.nc); b++ {
+					in := e.ingress[b]
+					switch {
+					case eg == nil && in == nil:
+						row[b] = allConns
+					case eg == nil:
+						row[b] = in[a]
+					case in == nil:
+						row[b] = eg[b]
+					default:
+						row[b] = sets.intersection(eg[b], in[a])
+					}
+				}
+			}
+		}
+	}
 	for a := range e.nc {
 		row := cells[a*ng:]
-		for b := range e.nc {
-			row[b] = sets.intersection(e.egressCell(a, b), e.ingressCell(b, a))
-		}
 		for g, t := range rep {
 			row[e.nc+g] = e.egressCell(a, e.nc+t)
 		}

@@ -35,13 +35,11 @@ func Connectivity(ctx context.Context, objs *manifest.Objects) (Result, error) {
 		}
 		policies = append(policies, k.compile(&objs.Policies[i]))
 	}
-	atoms := splitAddresses(policies)
-	for _, p := range policies {
-		for _, rules := range p.rules {
-			for _, r := range rules {
-				r.atoms = atomsIn(atoms, r.ips)
-			}
-		}
+	tiered := k.tierPolicies(objs)
+	all := allRules(policies, tiered)
+	atoms := splitAddresses(all)
+	for _, r := range all {
+		r.atoms = atomsIn(atoms, r.ips)
 	}
 	e := &evaluation{k: k, nc: len(c.classes), na: len(atoms)}
 	var err error
@@ -50,6 +48,16 @@ func Connectivity(ctx context.Context, objs *manifest.Objects) (Result, error) {
 	}
 	if e.ingress, err = e.direction(ctx, policies, ingress); err != nil {
 		return Result{}, err
+	}
+	if len(tiered) > 0 {
+		for _, d := range []direction{egress, ingress} {
+			admin, baseline := e.evaluateTier(tiered, adminTier, d), e.evaluateTier(tiered, baselineTier, d)
+			if d == egress {
+				e.egress = e.precedence(e.egress, admin, baseline)
+			} else {
+				e.ingress = e.precedence(e.ingress, admin, baseline)
+			}
+		}
 	}
 	m, err := e.matrix(atoms)
 	if err != nil {
@@ -60,27 +68,41 @@ func Connectivity(ctx context.Context, objs *manifest.Objects) (Result, error) {
 	return Result{Matrix: m, Findings: findings}, nil
 }
 
+// allRules lists every compiled rule of every tier.
+func allRules(policies []*policy, tiered []*tierPolicy) []*rule {
+	var out []*rule
+	for _, p := range policies {
+		for _, d := range []direction{ingress, egress} {
+			out = append(out, p.rules[d]...)
+		}
+	}
+	for _, p := range tiered {
+		for _, d := range []direction{ingress, egress} {
+			for _, r := range p.rules[d] {
+				out = append(out, &r.rule)
+			}
+		}
+	}
+	return out
+}
+
 // splitAddresses cuts the external address space into the coarsest ranges
-// that every ipBlock either contains wholly or not at all. The space is
-// IPv4, plus IPv6 when some policy names an IPv6 block.
-func splitAddresses(policies []*policy) []model.IPRange {
+// that every ipBlock and network either contains wholly or not at all. The
+// space is IPv4, plus IPv6 when some policy names an IPv6 block.
+func splitAddresses(rules []*rule) []model.IPRange {
 	var blocks []model.IPSet
 	seen := map[string]bool{}
 	universe := model.AllIPv4()
-	for _, p := range policies {
-		for _, rules := range p.rules {
-			for _, r := range rules {
-				if r.ips.IsEmpty() {
-					continue
-				}
-				if r.ipv6 {
-					universe = model.AllIPs()
-				}
-				if key := r.ips.String(); !seen[key] {
-					seen[key] = true
-					blocks = append(blocks, r.ips)
-				}
-			}
+	for _, r := range rules {
+		if r.ips.IsEmpty() {
+			continue
+		}
+		if r.ipv6 {
+			universe = model.AllIPs()
+		}
+		if key := r.ips.String(); !seen[key] {
+			seen[key] = true
+			blocks = append(blocks, r.ips)
 		}
 	}
 	return model.Boundaries(universe, blocks)

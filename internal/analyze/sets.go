@@ -21,6 +21,7 @@ type setTable struct {
 	byHash    map[uint64][]connID
 	unions    map[[2]connID]connID
 	intersect map[[2]connID]connID
+	minus     map[[2]connID]connID
 }
 
 func newSetTable() *setTable {
@@ -28,6 +29,7 @@ func newSetTable() *setTable {
 		byHash:    map[uint64][]connID{},
 		unions:    map[[2]connID]connID{},
 		intersect: map[[2]connID]connID{},
+		minus:     map[[2]connID]connID{},
 	}
 	t.id(model.NoConnections())
 	t.id(model.AllConnections())
@@ -82,6 +84,22 @@ func (t *setTable) intersection(a, b connID) connID {
 	}
 	id := t.id(t.sets[a].Intersect(t.sets[b]))
 	t.intersect[k] = id
+	return id
+}
+
+func (t *setTable) subtract(a, b connID) connID {
+	switch {
+	case a == noConns || b == noConns:
+		return a
+	case a == b || b == allConns:
+		return noConns
+	}
+	k := [2]connID{a, b}
+	if id, ok := t.minus[k]; ok {
+		return id
+	}
+	id := t.id(t.sets[a].Subtract(t.sets[b]))
+	t.minus[k] = id
 	return id
 }
 

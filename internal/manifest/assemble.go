@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/tightnet/tightnet/internal/model"
 )
@@ -73,6 +75,12 @@ func (r *reader) assemble() *Objects {
 			c.Namespace = o.namespace
 			out.Policies = append(out.Policies, NetworkPolicy{Object: c, Source: o.source})
 			use(o)
+		case *policyv1alpha1.AdminNetworkPolicy:
+			out.AdminPolicies = append(out.AdminPolicies, AdminNetworkPolicy{Object: c, Source: o.source})
+		case *policyv1alpha1.BaselineAdminNetworkPolicy:
+			out.BaselinePolicies = append(out.BaselinePolicies, BaselineAdminNetworkPolicy{Object: c, Source: o.source})
+		case *policyv1beta1.ClusterNetworkPolicy:
+			out.ClusterPolicies = append(out.ClusterPolicies, ClusterNetworkPolicy{Object: c, APIVersion: o.apiVersion, Source: o.source})
 		case podTemplate:
 			if top := topController(o, index); top != o {
 				r.log.Debug("folding object into its controller", "object", o.id(), "controller", top.id(), "location", o.source.String())
@@ -109,6 +117,9 @@ func (r *reader) assemble() *Objects {
 	slices.SortFunc(out.Policies, func(a, b NetworkPolicy) int {
 		return cmp.Or(cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
 	})
+	slices.SortFunc(out.AdminPolicies, func(a, b AdminNetworkPolicy) int { return cmp.Compare(a.Object.Name, b.Object.Name) })
+	slices.SortFunc(out.BaselinePolicies, func(a, b BaselineAdminNetworkPolicy) int { return cmp.Compare(a.Object.Name, b.Object.Name) })
+	slices.SortFunc(out.ClusterPolicies, func(a, b ClusterNetworkPolicy) int { return cmp.Compare(a.Object.Name, b.Object.Name) })
 	out.Findings = slices.Clone(r.findings)
 	slices.SortStableFunc(out.Findings, model.CompareFindings)
 	return out

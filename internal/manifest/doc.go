@@ -15,6 +15,11 @@
 // a finding and the rest is still read; only an unusable path or a cancelled
 // context is an error.
 //
+// Namespaces: objects without metadata.namespace are in DefaultNamespace,
+// and Service and NetworkPolicy objects carry it in their Object.Namespace
+// too. No other API server defaulting is applied (an empty protocol stays
+// empty, policyTypes stay as written): that is the analysis' business.
+//
 // Locations: File is the path as the user gave it, joined with the path
 // below it for files found in a directory, cleaned and with forward slashes;
 // it is never made absolute, so outputs are stable across machines. Standard

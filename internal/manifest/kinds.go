@@ -11,6 +11,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsjson "sigs.k8s.io/json"
+	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/tightnet/tightnet/internal/model"
 )
@@ -71,7 +73,19 @@ var kinds = map[groupKind]kindSpec{
 
 	{"networking.k8s.io", "NetworkPolicy"}: {versions: []string{"v1"}, decode: networkPolicy},
 	{"extensions", "NetworkPolicy"}:        {versions: []string{"v1beta1"}, decode: networkPolicy},
+
+	// The cluster-wide admin tiers (sigs.k8s.io/network-policy-api).
+	{policyGroup, "AdminNetworkPolicy"}: {versions: []string{"v1alpha1"}, clusterScoped: true,
+		decode: typed(func(o *policyv1alpha1.AdminNetworkPolicy) metav1.ObjectMeta { return o.ObjectMeta })},
+	{policyGroup, "BaselineAdminNetworkPolicy"}: {versions: []string{"v1alpha1"}, clusterScoped: true,
+		decode: typed(func(o *policyv1alpha1.BaselineAdminNetworkPolicy) metav1.ObjectMeta { return o.ObjectMeta })},
+	// v1alpha2 and v1beta1 share one schema; both are held as v1beta1.
+	{policyGroup, "ClusterNetworkPolicy"}: {versions: []string{"v1beta1", "v1alpha2"}, clusterScoped: true,
+		decode: typed(func(o *policyv1beta1.ClusterNetworkPolicy) metav1.ObjectMeta { return o.ObjectMeta })},
 }
+
+// policyGroup is the API group of the admin tiers.
+const policyGroup = "policy.networking.k8s.io"
 
 var (
 	deployment = workload(func(o *appsv1.Deployment) (metav1.ObjectMeta, *corev1.PodTemplateSpec) {
@@ -127,6 +141,7 @@ func workload[T any](parts func(*T) (metav1.ObjectMeta, *corev1.PodTemplateSpec)
 // into their controllers.
 type object struct {
 	kind            string
+	apiVersion      string
 	namespace, name string
 	meta            metav1.ObjectMeta
 	content         any // podTemplate, *corev1.Service, ...
@@ -191,12 +206,13 @@ func (s *decoded) object(d document, apiVersion, kind string, metaJSON json.RawM
 		return
 	}
 	s.objects = append(s.objects, object{
-		kind:      kind,
-		namespace: namespace,
-		name:      meta.Name,
-		meta:      meta,
-		content:   content,
-		source:    d.loc(),
+		kind:       kind,
+		apiVersion: apiVersion,
+		namespace:  namespace,
+		name:       meta.Name,
+		meta:       meta,
+		content:    content,
+		source:     d.loc(),
 	})
 }
 

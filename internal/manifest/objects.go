@@ -3,6 +3,8 @@ package manifest
 import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/tightnet/tightnet/internal/model"
 )
@@ -21,6 +23,10 @@ type Objects struct {
 	Workloads  []Workload
 	Services   []Service
 	Policies   []NetworkPolicy
+	// The cluster-scoped admin tiers, each sorted by name.
+	AdminPolicies    []AdminNetworkPolicy
+	BaselinePolicies []BaselineAdminNetworkPolicy
+	ClusterPolicies  []ClusterNetworkPolicy
 	// Findings are problems with the inputs that did not stop the read:
 	// malformed documents, objects that could not be decoded, skipped files.
 	Findings []model.Finding
@@ -34,7 +40,9 @@ type Namespace struct {
 	// Declared is false for namespaces that the inputs reference but do not
 	// define; their only label is NamespaceNameLabel.
 	Declared bool
-	Source   model.Location
+	// Source is where the Namespace was read; for an undeclared namespace,
+	// where the first object in it was read.
+	Source model.Location
 }
 
 // Workload is a set of pods managed together: a Pod, Deployment, ReplicaSet,
@@ -67,4 +75,27 @@ type Service struct {
 type NetworkPolicy struct {
 	Object *networkingv1.NetworkPolicy
 	Source model.Location
+}
+
+// AdminNetworkPolicy is a policy.networking.k8s.io/v1alpha1
+// AdminNetworkPolicy and where it was read.
+type AdminNetworkPolicy struct {
+	Object *policyv1alpha1.AdminNetworkPolicy
+	Source model.Location
+}
+
+// BaselineAdminNetworkPolicy is a policy.networking.k8s.io/v1alpha1
+// BaselineAdminNetworkPolicy and where it was read.
+type BaselineAdminNetworkPolicy struct {
+	Object *policyv1alpha1.BaselineAdminNetworkPolicy
+	Source model.Location
+}
+
+// ClusterNetworkPolicy is a policy.networking.k8s.io ClusterNetworkPolicy
+// and where it was read. v1alpha2 objects, whose schema v1beta1 kept, are
+// held as v1beta1; APIVersion says which one the input used.
+type ClusterNetworkPolicy struct {
+	Object     *policyv1beta1.ClusterNetworkPolicy
+	APIVersion string
+	Source     model.Location
 }

@@ -130,7 +130,7 @@ type reader struct {
 // inputFile is a file to read.
 type inputFile struct {
 	display  string // the name in locations
-	path     string // the name to open
+	path     string // the name to open: as given, or resolved when found in a directory
 	real     string // path with every symlink resolved; "" for stdin
 	stdin    bool
 	explicit bool // named by the user rather than found in a directory
@@ -195,11 +195,19 @@ func (r *reader) find(p string) ([]inputFile, error) {
 		return nil, fmt.Errorf("read manifests: %w; check the path, or pass - to read standard input", err)
 	}
 	real, err := filepath.EvalSymlinks(p)
+	if !info.IsDir() {
+		if err != nil {
+			// Such as /dev/fd/63 from a shell's process substitution, a
+			// link to a pipe: open it by the name given.
+			real = p
+			if abs, absErr := filepath.Abs(p); absErr == nil {
+				real = abs
+			}
+		}
+		return []inputFile{{display: displayName(p), path: p, real: real, explicit: true}}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read manifests: resolve %s: %w", p, err)
-	}
-	if !info.IsDir() {
-		return []inputFile{{display: displayName(p), path: p, real: real, explicit: true}}, nil
 	}
 	r.seenDirs[real] = true
 	var files []inputFile
@@ -258,7 +266,8 @@ func (r *reader) walk(files *[]inputFile, root, dir, realDir string, viaLink boo
 				return err
 			}
 		case regular && isManifestName(name):
-			*files = append(*files, inputFile{display: display, path: p, real: realPath, viaLink: viaLink || link})
+			// Opened by its resolved name, checked above to lie below root.
+			*files = append(*files, inputFile{display: display, path: realPath, real: realPath, viaLink: viaLink || link})
 		default:
 			r.log.Debug("skipping file", "path", display)
 		}

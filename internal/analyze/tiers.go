@@ -1,0 +1,590 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+
+	"github.com/tightnet/tightnet/internal/manifest"
+	"github.com/tightnet/tightnet/internal/model"
+)
+
+// Finding codes for the admin tiers.
+const (
+	CodeAdminInvalid          = "admin-invalid"
+	CodeAdminPriorityConflict = "admin-priority-conflict"
+	CodeAdminUnsupportedPeer  = "admin-unsupported-peer"
+)
+
+// tier is a level of cluster-wide policy around the NetworkPolicy tier.
+type tier uint8
+
+const (
+	adminTier tier = iota
+	baselineTier
+)
+
+func (t tier) String() string {
+	if t == adminTier {
+		return "Admin"
+	}
+	return "Baseline"
+}
+
+// action is what a tier rule does with the connections it matches.
+type action uint8
+
+const (
+	allow action = iota
+	deny
+	pass
+)
+
+// tierPolicy is an AdminNetworkPolicy, BaselineAdminNetworkPolicy or
+// ClusterNetworkPolicy compiled to one shape: a tier, a place in the tier's
+// order, subjects, and ordered rules per direction.
+type tierPolicy struct {
+	tier     tier
+	priority int32
+	kindRank int // AdminNetworkPolicy 0, ClusterNetworkPolicy 1, BaselineAdminNetworkPolicy 2
+	kind     string
+	name     string
+	source   model.Location
+	subjects bitset
+	rules    map[direction][]*tierRule
+}
+
+type tierRule struct {
+	rule
+	action action
+}
+
+func (p *tierPolicy) object() string { return p.kind + " " + p.name }
+
+// compareTierOrder orders a tier's policies as the engine evaluates them:
+// by priority, then AdminNetworkPolicy before ClusterNetworkPolicy, then
+// name; the BaselineAdminNetworkPolicy, which has no priority, comes last in
+// the Baseline tier. Pinned by TestAdminTierOrder.
+func compareTierOrder(a, b *tierPolicy) int {
+	isBANP := func(p *tierPolicy) int {
+		if p.kindRank == 2 {
+			return 1
+		}
+		return 0
+	}
+	return cmp.Or(cmp.Compare(a.tier, b.tier), cmp.Compare(isBANP(a), isBANP(b)), cmp.Compare(a.priority, b.priority),
+		cmp.Compare(a.kindRank, b.kindRank), cmp.Compare(a.name, b.name))
+}
+
+func (k *compiler) tierFinding(src model.Location, object, code string, sev model.Severity, format string, args ...any) {
+	k.findings = append(k.findings, model.Finding{
+		Code: code, Severity: sev, Message: fmt.Sprintf(format, args...), Location: src, Object: object,
+	})
+}
+
+// tierPolicies compiles every admin-tier object of objs, in evaluation order.
+func (k *compiler) tierPolicies(objs *manifest.Objects) []*tierPolicy {
+	var out []*tierPolicy
+	for i := range objs.AdminPolicies {
+		if p := k.adminNetworkPolicy(&objs.AdminPolicies[i]); p != nil {
+			out = append(out, p)
+		}
+	}
+	for i := range objs.BaselinePolicies {
+		if p := k.baselineAdminNetworkPolicy(&objs.BaselinePolicies[i]); p != nil {
+			out = append(out, p)
+		}
+	}
+	for i := range objs.ClusterPolicies {
+		if p := k.clusterNetworkPolicy(&objs.ClusterPolicies[i]); p != nil {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, compareTierOrder)
+	// Two policies of one tier at one priority make the order the API leaves
+	// to implementations; tightnet picks kind then name and says so.
+	for i := 1; i < len(out); i++ {
+		a, b := out[i-1], out[i]
+		if a.tier == b.tier && a.priority == b.priority && a.kindRank != 2 && b.kindRank != 2 {
+			k.tierFinding(b.source, b.object(), CodeAdminPriorityConflict, model.Warning,
+				"%s and %s share priority %d in the %s tier; implementations may apply either first (tightnet evaluates %s first): give them distinct priorities",
+				a.object(), b.object(), a.priority, a.tier, a.object())
+		}
+	}
+	return out
+}
+
+func (k *compiler) adminNetworkPolicy(o *manifest.AdminNetworkPolicy) *tierPolicy {
+	spec := &o.Object.Spec
+	p := &tierPolicy{tier: adminTier, priority: spec.Priority, kindRank: 0, kind: "AdminNetworkPolicy", name: o.Object.Name, source: o.Source}
+	if spec.Priority < 0 || spec.Priority > 1000 {
+		k.tierFinding(o.Source, p.object(), CodeAdminInvalid, model.Error,
+			"spec.priority %d is outside 0-1000; the API server rejects this policy, so it is ignored", spec.Priority)
+		return nil
+	}
+	p.subjects = k.tierSubject(p, spec.Subject.Namespaces, spec.Subject.Pods)
+	p.rules = map[direction][]*tierRule{}
+	for i, r := range spec.Ingress {
+		where := fmt.Sprintf("spec.ingress[%d]", i)
+		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
+		if !ok {
+			continue
+		}
+		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
+		for j, peer := range r.From {
+			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.from[%d]", where, j), peer.Namespaces, peer.Pods, nil, false)
+		}
+		k.anpPorts(p, where, r.Ports, &tr.rule)
+		p.rules[ingress] = append(p.rules[ingress], tr)
+	}
+	for i, r := range spec.Egress {
+		where := fmt.Sprintf("spec.egress[%d]", i)
+		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
+		if !ok {
+			continue
+		}
+		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
+		for j, peer := range r.To {
+			unsupported := peer.Nodes != nil || len(peer.DomainNames) > 0
+			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.to[%d]", where, j), peer.Namespaces, peer.Pods, networks(peer.Networks), unsupported)
+		}
+		k.anpPorts(p, where, r.Ports, &tr.rule)
+		p.rules[egress] = append(p.rules[egress], tr)
+	}
+	return p
+}
+
+func (k *compiler) baselineAdminNetworkPolicy(o *manifest.BaselineAdminNetworkPolicy) *tierPolicy {
+	spec := &o.Object.Spec
+	p := &tierPolicy{tier: baselineTier, kindRank: 2, kind: "BaselineAdminNetworkPolicy", name: o.Object.Name, source: o.Source}
+	if o.Object.Name != "default" {
+		k.tierFinding(o.Source, p.object(), CodeAdminInvalid, model.Error,
+			"a BaselineAdminNetworkPolicy must be named \"default\"; the API server rejects %q, so it is ignored", o.Object.Name)
+		return nil
+	}
+	p.subjects = k.tierSubject(p, spec.Subject.Namespaces, spec.Subject.Pods)
+	p.rules = map[direction][]*tierRule{}
+	for i, r := range spec.Ingress {
+		where := fmt.Sprintf("spec.ingress[%d]", i)
+		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
+		if !ok || act == pass {
+			if ok {
+				k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error, "%s: action Pass is not allowed in a BaselineAdminNetworkPolicy; the rule is ignored", where)
+			}
+			continue
+		}
+		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
+		for j, peer := range r.From {
+			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.from[%d]", where, j), peer.Namespaces, peer.Pods, nil, false)
+		}
+		k.anpPorts(p, where, r.Ports, &tr.rule)
+		p.rules[ingress] = append(p.rules[ingress], tr)
+	}
+	for i, r := range spec.Egress {
+		where := fmt.Sprintf("spec.egress[%d]", i)
+		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
+		if !ok || act == pass {
+			if ok {
+				k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error, "%s: action Pass is not allowed in a BaselineAdminNetworkPolicy; the rule is ignored", where)
+			}
+			continue
+		}
+		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
+		for j, peer := range r.To {
+			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.to[%d]", where, j), peer.Namespaces, peer.Pods, networks(peer.Networks), peer.Nodes != nil)
+		}
+		k.anpPorts(p, where, r.Ports, &tr.rule)
+		p.rules[egress] = append(p.rules[egress], tr)
+	}
+	return p
+}
+
+func (k *compiler) clusterNetworkPolicy(o *manifest.ClusterNetworkPolicy) *tierPolicy {
+	spec := &o.Object.Spec
+	p := &tierPolicy{priority: spec.Priority, kindRank: 1, kind: "ClusterNetworkPolicy", name: o.Object.Name, source: o.Source}
+	switch spec.Tier {
+	case policyv1beta1.AdminTier:
+		p.tier = adminTier
+	case policyv1beta1.BaselineTier:
+		p.tier = baselineTier
+	default:
+		k.tierFinding(o.Source, p.object(), CodeAdminInvalid, model.Error,
+			"spec.tier %q is neither Admin nor Baseline; the API server rejects this policy, so it is ignored", spec.Tier)
+		return nil
+	}
+	if spec.Priority < 0 || spec.Priority > 1000 {
+		k.tierFinding(o.Source, p.object(), CodeAdminInvalid, model.Error,
+			"spec.priority %d is outside 0-1000; the API server rejects this policy, so it is ignored", spec.Priority)
+		return nil
+	}
+	p.subjects = k.tierSubject(p, spec.Subject.Namespaces, (*policyv1alpha1.NamespacedPod)(spec.Subject.Pods))
+	p.rules = map[direction][]*tierRule{}
+	for i, r := range spec.Ingress {
+		where := fmt.Sprintf("spec.ingress[%d]", i)
+		act, ok := k.tierAction(p, where, string(r.Action), "Accept")
+		if !ok {
+			continue
+		}
+		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
+		for j, peer := range r.From {
+			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.from[%d]", where, j), peer.Namespaces, (*policyv1alpha1.NamespacedPod)(peer.Pods), nil, false)
+		}
+		k.cnpPorts(p, where, r.Protocols, &tr.rule)
+		p.rules[ingress] = append(p.rules[ingress], tr)
+	}
+	for i, r := range spec.Egress {
+		where := fmt.Sprintf("spec.egress[%d]", i)
+		act, ok := k.tierAction(p, where, string(r.Action), "Accept")
+		if !ok {
+			continue
+		}
+		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
+		for j, peer := range r.To {
+			var nets []string
+			for _, n := range peer.Networks {
+				nets = append(nets, string(n))
+			}
+			unsupported := peer.Nodes != nil || len(peer.DomainNames) > 0
+			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.to[%d]", where, j), peer.Namespaces, (*policyv1alpha1.NamespacedPod)(peer.Pods), nets, unsupported)
+		}
+		k.cnpPorts(p, where, r.Protocols, &tr.rule)
+		p.rules[egress] = append(p.rules[egress], tr)
+	}
+	return p
+}
+
+func networks(cidrs []policyv1alpha1.CIDR) []string {
+	out := make([]string, len(cidrs))
+	for i, c := range cidrs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// tierAction reads a rule's action; allowName is "Allow" for the v1alpha1
+// kinds and "Accept" for ClusterNetworkPolicy.
+func (k *compiler) tierAction(p *tierPolicy, where, s, allowName string) (action, bool) {
+	switch s {
+	case allowName:
+		return allow, true
+	case "Deny":
+		return deny, true
+	case "Pass":
+		return pass, true
+	}
+	k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error,
+		"%s: action %q is not one of %s, Deny, Pass; the API server rejects this, so the rule is ignored", where, s, allowName)
+	return 0, false
+}
+
+// tierSubject compiles a subject: exactly one of namespaces (every pod of
+// the matching namespaces) or pods (matching pods in matching namespaces).
+func (k *compiler) tierSubject(p *tierPolicy, namespaces *metav1.LabelSelector, pods *policyv1alpha1.NamespacedPod) bitset {
+	out := newBitset(len(k.c.classes))
+	if (namespaces == nil) == (pods == nil) {
+		k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error,
+			"spec.subject must set exactly one of namespaces or pods; the API server rejects this, so the policy selects nothing")
+		return out
+	}
+	k.matchNamespacedPods(p, "spec.subject", namespaces, pods, out)
+	return out
+}
+
+// matchNamespacedPods sets in out the classes that a namespaces selector or
+// a pods (namespace AND pod) selector match.
+func (k *compiler) matchNamespacedPods(p *tierPolicy, where string, namespaces *metav1.LabelSelector, pods *policyv1alpha1.NamespacedPod, out bitset) {
+	nsSel, podSel := labels.Nothing(), labels.Everything()
+	if namespaces != nil {
+		nsSel = k.tierSelector(p, where+".namespaces", namespaces)
+	} else {
+		nsSel = k.tierSelector(p, where+".pods.namespaceSelector", &pods.NamespaceSelector)
+		podSel = k.tierSelector(p, where+".pods.podSelector", &pods.PodSelector)
+	}
+	for n, l := range k.c.nsLabels {
+		if !nsSel.Matches(l) {
+			continue
+		}
+		for _, ci := range k.c.byNS[n] {
+			if podSel.Matches(k.c.classes[ci].labels) {
+				out.set(ci)
+			}
+		}
+	}
+}
+
+func (k *compiler) tierSelector(p *tierPolicy, where string, s *metav1.LabelSelector) labels.Selector {
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		k.tierFinding(p.source, p.object(), CodeInvalidSelector, model.Error,
+			"%s: %v; the API server rejects this policy, so the selector matches nothing here: fix it", where, err)
+		return labels.Nothing()
+	}
+	return sel
+}
+
+// tierPeer adds one peer to r. A peer sets exactly one field; one that sets
+// none or several is read "fail closed" as the API asks: it matches nothing
+// in an Allow rule and everything in a Deny or Pass rule. Networks match
+// external addresses only (pod addresses are unknown statically); nodes and
+// domain names cannot be evaluated from manifests and match nothing.
+// Pinned by TestAdminPeers.
+func (k *compiler) tierPeer(p *tierPolicy, r *rule, act action, where string, namespaces *metav1.LabelSelector, pods *policyv1alpha1.NamespacedPod, nets []string, unsupported bool) {
+	set := 0
+	for _, b := range []bool{namespaces != nil, pods != nil, len(nets) > 0, unsupported} {
+		if b {
+			set++
+		}
+	}
+	switch {
+	case set != 1:
+		k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error,
+			"%s: a peer must set exactly one field; read fail-closed (matches nothing for Allow, everything for Deny and Pass)", where)
+		if act != allow {
+			for i := range k.c.classes {
+				r.classes.set(i)
+			}
+			r.ips = model.AllIPs()
+		}
+	case unsupported:
+		k.tierFinding(p.source, p.object(), CodeAdminUnsupportedPeer, model.Info,
+			"%s: nodes and domainNames peers cannot be evaluated from manifests; tightnet treats them as matching nothing", where)
+	case len(nets) > 0:
+		for i, n := range nets {
+			set, err := model.ParseCIDR(n)
+			if err != nil {
+				k.tierFinding(p.source, p.object(), CodeInvalidCIDR, model.Error, "%s.networks[%d]: %v; it matches nothing here", where, i, err)
+				continue
+			}
+			r.ips = r.ips.Union(set)
+			r.ipv6 = r.ipv6 || set.Overlaps(model.AllIPv6())
+		}
+	default:
+		k.matchNamespacedPods(p, where, namespaces, pods, r.classes)
+	}
+}
+
+// anpPorts compiles AdminNetworkPolicy ports: nil is every port; each entry
+// sets exactly one of portNumber, portRange (protocol defaults to TCP) or
+// namedPort, which resolves on the destination pod whatever its protocol.
+func (k *compiler) anpPorts(p *tierPolicy, where string, ports *[]policyv1alpha1.AdminNetworkPolicyPort, r *rule) {
+	if ports == nil {
+		r.numeric = allConns
+		return
+	}
+	numeric := model.NoConnections()
+	for i, e := range *ports {
+		at := fmt.Sprintf("%s.ports[%d]", where, i)
+		switch {
+		case countSet(e.PortNumber != nil, e.PortRange != nil, e.NamedPort != nil) != 1:
+			k.tierFinding(p.source, p.object(), CodeInvalidPort, model.Error, "%s: set exactly one of portNumber, portRange, namedPort; this entry matches nothing", at)
+		case e.PortNumber != nil:
+			if proto, ok := k.tierProtocol(p, at, e.PortNumber.Protocol); ok {
+				numeric = numeric.Union(model.Connections(proto, model.Ports(int(e.PortNumber.Port))))
+			}
+		case e.PortRange != nil:
+			proto, ok := k.tierProtocol(p, at, e.PortRange.Protocol)
+			if ok && e.PortRange.End < e.PortRange.Start {
+				k.tierFinding(p.source, p.object(), CodeInvalidPort, model.Error, "%s: portRange end %d is below start %d; this entry matches nothing", at, e.PortRange.End, e.PortRange.Start)
+			} else if ok {
+				numeric = numeric.Union(model.Connections(proto, model.PortRange(int(e.PortRange.Start), int(e.PortRange.End))))
+			}
+		default:
+			r.named = append(r.named, anyProtocol(*e.NamedPort)...)
+		}
+	}
+	k.finishPorts(r, numeric)
+}
+
+// cnpPorts compiles ClusterNetworkPolicy protocols: empty is every port;
+// each entry sets exactly one of tcp, udp, sctp (a destinationPort of one
+// number or one range, or every port) or destinationNamedPort.
+func (k *compiler) cnpPorts(p *tierPolicy, where string, protocols []policyv1beta1.ClusterNetworkPolicyProtocol, r *rule) {
+	if len(protocols) == 0 {
+		r.numeric = allConns
+		return
+	}
+	numeric := model.NoConnections()
+	for i, e := range protocols {
+		at := fmt.Sprintf("%s.protocols[%d]", where, i)
+		var proto model.Protocol
+		var dp *policyv1beta1.Port
+		switch {
+		case countSet(e.TCP != nil, e.UDP != nil, e.SCTP != nil, e.DestinationNamedPort != "") != 1:
+			k.tierFinding(p.source, p.object(), CodeInvalidPort, model.Error, "%s: set exactly one of tcp, udp, sctp, destinationNamedPort; this entry matches nothing", at)
+			continue
+		case e.DestinationNamedPort != "":
+			r.named = append(r.named, anyProtocol(e.DestinationNamedPort)...)
+			continue
+		case e.TCP != nil:
+			proto, dp = model.TCP, e.TCP.DestinationPort
+		case e.UDP != nil:
+			proto, dp = model.UDP, e.UDP.DestinationPort
+		default:
+			proto, dp = model.SCTP, e.SCTP.DestinationPort
+		}
+		switch {
+		case dp == nil:
+			numeric = numeric.Union(model.Connections(proto, model.AllPorts()))
+		case (dp.Number != 0) == (dp.Range != nil):
+			k.tierFinding(p.source, p.object(), CodeInvalidPort, model.Error, "%s: destinationPort must set exactly one of number or range; this entry matches nothing", at)
+		case dp.Range != nil && dp.Range.End < dp.Range.Start:
+			k.tierFinding(p.source, p.object(), CodeInvalidPort, model.Error, "%s: range end %d is below start %d; this entry matches nothing", at, dp.Range.End, dp.Range.Start)
+		case dp.Range != nil:
+			numeric = numeric.Union(model.Connections(proto, model.PortRange(int(dp.Range.Start), int(dp.Range.End))))
+		default:
+			numeric = numeric.Union(model.Connections(proto, model.Ports(int(dp.Number))))
+		}
+	}
+	k.finishPorts(r, numeric)
+}
+
+func (k *compiler) tierProtocol(p *tierPolicy, where string, proto corev1.Protocol) (model.Protocol, bool) {
+	v, err := protocolOf(proto)
+	if err != nil {
+		k.tierFinding(p.source, p.object(), CodeInvalidPort, model.Error, "%s: %v; this entry matches nothing", where, err)
+		return 0, false
+	}
+	return v, true
+}
+
+func (k *compiler) finishPorts(r *rule, numeric model.ConnectionSet) {
+	r.numeric = k.sets.id(numeric)
+	if len(r.named) > 0 {
+		r.resolved = map[int]connID{}
+	}
+}
+
+// anyProtocol is a named port that matches a container port of that name
+// whatever its protocol, as the admin kinds' named ports do.
+func anyProtocol(name string) []namedPort {
+	out := make([]namedPort, 0, 3)
+	for _, proto := range model.Protocols() {
+		out = append(out, namedPort{name, proto})
+	}
+	return out
+}
+
+func countSet(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// tierRows is one tier's verdicts in one direction, per subject class over
+// the row index space (classes, then address atoms). A nil row means no
+// policy of the tier selects the class.
+type tierRows struct {
+	undecided, allowed, denied [][]connID
+}
+
+// evaluateTier walks a tier's rules in precedence order. Each rule takes
+// the part of its ports that no earlier rule decided, per pair: first match
+// wins, connection by connection. Pass removes connections from the tier
+// without allowing or denying them.
+func (e *evaluation) evaluateTier(policies []*tierPolicy, t tier, d direction) tierRows {
+	sets := e.k.sets
+	width := e.nc + e.na
+	rows := tierRows{
+		undecided: make([][]connID, e.nc),
+		allowed:   make([][]connID, e.nc),
+		denied:    make([][]connID, e.nc),
+	}
+	for _, p := range policies {
+		if p.tier != t {
+			continue
+		}
+		p.subjects.each(func(x int) {
+			if rows.undecided[x] != nil {
+				return
+			}
+			und := make([]connID, width)
+			for i := range und {
+				und[i] = allConns
+			}
+			rows.undecided[x], rows.allowed[x], rows.denied[x] = und, make([]connID, width), make([]connID, width)
+		})
+		for _, r := range p.rules[d] {
+			p.subjects.each(func(x int) {
+				und := rows.undecided[x]
+				var verdict []connID
+				switch r.action {
+				case allow:
+					verdict = rows.allowed[x]
+				case deny:
+					verdict = rows.denied[x]
+				}
+				take := func(y int, ports connID) {
+					m := sets.intersection(ports, und[y])
+					if m == noConns {
+						return
+					}
+					und[y] = sets.subtract(und[y], m)
+					if verdict != nil {
+						verdict[y] = sets.union(verdict[y], m)
+					}
+				}
+				r.classes.each(func(y int) {
+					if d == egress {
+						take(y, e.k.portsOn(&r.rule, y))
+					} else {
+						take(y, e.k.portsOn(&r.rule, x))
+					}
+				})
+				r.atoms.each(func(t int) {
+					if d == egress {
+						take(e.nc+t, r.numeric)
+					} else {
+						take(e.nc+t, e.k.portsOn(&r.rule, x))
+					}
+				})
+			})
+		}
+	}
+	return rows
+}
+
+// precedence combines the tiers for one direction, for every class: the
+// Admin tier decides first (allow or deny; pass and no match fall through),
+// then NetworkPolicies decide for pods they isolate, then the Baseline tier
+// denies what it denies, and everything else is allowed. This is the one
+// place the order Admin → NetworkPolicy → Baseline is decided.
+// Pinned by the admin-tier scenarios and TestEngineAgreesWithReference.
+func (e *evaluation) precedence(np [][]connID, admin, baseline tierRows) [][]connID {
+	sets := e.k.sets
+	width := e.nc + e.na
+	out := make([][]connID, e.nc)
+	for x := range e.nc {
+		if admin.undecided[x] == nil && baseline.undecided[x] == nil {
+			out[x] = np[x] // nil stays nil: nothing restricts this class
+			continue
+		}
+		row := make([]connID, width)
+		for y := range width {
+			allowed, rest := noConns, allConns
+			if admin.undecided[x] != nil {
+				allowed = admin.allowed[x][y]
+				rest = sets.subtract(allConns, sets.union(allowed, admin.denied[x][y]))
+			}
+			lower := allConns
+			switch {
+			case np[x] != nil:
+				lower = np[x][y]
+			case baseline.undecided[x] != nil:
+				lower = sets.subtract(allConns, baseline.denied[x][y])
+			}
+			row[y] = sets.union(allowed, sets.intersection(rest, lower))
+		}
+		out[x] = row
+	}
+	return out
+}

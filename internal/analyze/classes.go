@@ -40,10 +40,22 @@ type cluster struct {
 	nsLabels []labels.Set
 	classes  []class
 	byNS     [][]int // class indexes per namespace index
+	// anyPod is the class of an arbitrary pod: some pod of some namespace,
+	// labels unknown. Only selectors that match every namespace and every
+	// pod match it. It stands for "the whole cluster" in exposure reports
+	// and for the ingress controller, whose namespace and labels the
+	// inputs do not give. It has no workloads and belongs to no namespace.
+	anyPod int
+	// ingressCtl is the class of the ingress controller: anyPod, or a class
+	// of its own when the user says where the controller runs.
+	ingressCtl  int
+	ingressHint string
+	// classOf is the class of each workload.
+	classOf []int
 }
 
-func newCluster(objs *manifest.Objects) *cluster {
-	c := &cluster{objs: objs, nsIndex: map[string]int{}}
+func newCluster(objs *manifest.Objects, ic *IngressController) *cluster {
+	c := &cluster{objs: objs, nsIndex: map[string]int{}, classOf: make([]int, len(objs.Workloads))}
 	for _, ns := range objs.Namespaces {
 		c.addNamespace(ns.Name, ns.Labels)
 	}
@@ -60,6 +72,18 @@ func newCluster(objs *manifest.Objects) *cluster {
 			c.byNS[ns] = append(c.byNS[ns], ci)
 		}
 		c.classes[ci].workloads = append(c.classes[ci].workloads, i)
+		c.classOf[i] = ci
+	}
+	c.anyPod = len(c.classes)
+	c.classes = append(c.classes, class{ns: -1, labels: labels.Set{}, named: map[namedPort]model.PortSet{}})
+	c.ingressCtl, c.ingressHint = c.anyPod, ingressControllerHint(ic)
+	if ic != nil {
+		// A pod of the controller's namespace with its labels: selectors
+		// and policies treat it as any other pod there.
+		ns := c.namespace(ic.Namespace)
+		c.ingressCtl = len(c.classes)
+		c.classes = append(c.classes, class{ns: ns, labels: labels.Set(ic.PodLabels), named: map[namedPort]model.PortSet{}})
+		c.byNS[ns] = append(c.byNS[ns], c.ingressCtl)
 	}
 	return c
 }

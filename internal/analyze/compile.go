@@ -43,10 +43,13 @@ type rule struct {
 	index   int // position in the policy's ingress or egress list
 	classes bitset
 	ips     model.IPSet
-	ipv6    bool   // an ipBlock names IPv6 addresses
-	atoms   bitset // filled once the external address space is split
-	numeric connID // ports given by number, or all ports
-	named   []namedPort
+	ipv6    bool // an ipBlock names IPv6 addresses
+	// failClosed marks an admin rule with a peer that sets no field or
+	// several, which the API reads as matching everything.
+	failClosed bool
+	atoms      bitset // filled once the external address space is split
+	numeric    connID // ports given by number, or all ports
+	named      []namedPort
 	// resolved caches numeric ∪ named resolved on a class, for rules with
 	// named ports.
 	resolved map[int]connID
@@ -221,6 +224,9 @@ func (k *compiler) peer(np *manifest.NetworkPolicy, ns int, where string, peer n
 			}
 		}
 	}
+	if peer.NamespaceSelector != nil && selectsAll(peer.NamespaceSelector) && (peer.PodSelector == nil || selectsAll(peer.PodSelector)) {
+		m.set(k.c.anyPod)
+	}
 	k.peerMemo[key] = m
 	r.classes.or(m)
 }
@@ -341,4 +347,10 @@ func (k *compiler) resolves(r *rule, ci int) bool {
 		}
 	}
 	return true
+}
+
+// selectsAll reports whether a selector matches every label set: {} with no
+// requirements. Only such selectors match the arbitrary pod.
+func selectsAll(s *metav1.LabelSelector) bool {
+	return s != nil && len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
 }

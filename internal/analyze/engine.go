@@ -10,10 +10,34 @@ import (
 	"github.com/tightnet/tightnet/internal/model"
 )
 
+// IngressController says where the ingress controller runs. Without it the
+// controller is an arbitrary pod: admitted only by rules whose peers select
+// every namespace and every pod.
+type IngressController struct {
+	Namespace string
+	PodLabels map[string]string
+}
+
+// Option adjusts an analysis.
+type Option func(*config)
+
+type config struct {
+	ingressController *IngressController
+}
+
+// WithIngressController places the ingress controller in a namespace with
+// pod labels, so that policies admitting it by selector are honoured.
+func WithIngressController(ic IngressController) Option {
+	return func(c *config) { c.ingressController = &ic }
+}
+
 // Result is the connectivity of a configuration and what the engine noticed
 // about it.
 type Result struct {
-	Matrix   model.Matrix
+	Matrix model.Matrix
+	// Exposure says, per workload in peer order, how open it is to the
+	// whole cluster and to every external address.
+	Exposure []model.Exposure
 	Findings []model.Finding
 }
 
@@ -25,8 +49,12 @@ type Result struct {
 // selector matches over classes, fills one allowed-connections row per
 // isolated class and direction, and intersects egress with ingress per pair
 // of classes. Cost grows with classes × policy matches, not with pod pairs.
-func Connectivity(ctx context.Context, objs *manifest.Objects) (Result, error) {
-	c := newCluster(objs)
+func Connectivity(ctx context.Context, objs *manifest.Objects, opts ...Option) (Result, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c := newCluster(objs, cfg.ingressController)
 	k := &compiler{c: c, sets: newSetTable(), peerMemo: map[string]bitset{}}
 	policies := make([]*policy, 0, len(objs.Policies))
 	for i := range objs.Policies {
@@ -49,6 +77,7 @@ func Connectivity(ctx context.Context, objs *manifest.Objects) (Result, error) {
 	if e.ingress, err = e.direction(ctx, policies, ingress); err != nil {
 		return Result{}, err
 	}
+	e.isolated = map[direction][]bool{ingress: isolatedRows(e.ingress), egress: isolatedRows(e.egress)}
 	if len(tiered) > 0 {
 		for _, d := range []direction{egress, ingress} {
 			admin, baseline := e.evaluateTier(tiered, adminTier, d), e.evaluateTier(tiered, baselineTier, d)
@@ -59,13 +88,17 @@ func Connectivity(ctx context.Context, objs *manifest.Objects) (Result, error) {
 			}
 		}
 	}
-	m, err := e.matrix(atoms)
+	targets := k.routeTargets(objs)
+	m, err := e.matrix(atoms, targets)
 	if err != nil {
 		return Result{}, err
 	}
 	findings := append(k.findings, e.unresolved(policies)...)
+	findings = append(findings, e.blockedRoutes(targets)...)
+	exposure := e.exposure()
+	findings = append(findings, e.blockedServices(exposure)...)
 	slices.SortFunc(findings, model.CompareFindings)
-	return Result{Matrix: m, Findings: findings}, nil
+	return Result{Matrix: m, Exposure: exposure, Findings: findings}, nil
 }
 
 // allRules lists every compiled rule of every tier.
@@ -132,6 +165,53 @@ type evaluation struct {
 	nc, na  int
 	egress  [][]connID
 	ingress [][]connID
+	// isolated says per class whether a NetworkPolicy selects it for the
+	// direction, whatever the admin tiers do.
+	isolated map[direction][]bool
+}
+
+func isolatedRows(rows [][]connID) []bool {
+	out := make([]bool, len(rows))
+	for i, r := range rows {
+		out[i] = r != nil
+	}
+	return out
+}
+
+// exposure computes, for every workload, what the arbitrary pod may open
+// to it and it to the arbitrary pod, and what every external address may
+// open to it and it to every external address (the intersection over all
+// address atoms: "the whole internet", not "some address").
+// Pinned by TestExposure.
+func (e *evaluation) exposure() []model.Exposure {
+	sets := e.k.sets
+	c := e.k.c
+	var out []model.Exposure
+	for x, cl := range c.classes {
+		if len(cl.workloads) == 0 {
+			continue // the arbitrary pod and the ingress controller
+		}
+		fromExt, toExt := allConns, allConns
+		for t := range e.na {
+			fromExt = sets.intersection(fromExt, e.ingressCell(x, e.nc+t))
+			toExt = sets.intersection(toExt, e.egressCell(x, e.nc+t))
+		}
+		fromCluster := sets.intersection(e.egressCell(c.anyPod, x), e.ingressCell(x, c.anyPod))
+		toCluster := sets.intersection(e.egressCell(x, c.anyPod), e.ingressCell(c.anyPod, x))
+		for _, wi := range cl.workloads {
+			out = append(out, model.Exposure{
+				Peer:            c.objs.Workloads[wi].Peer(),
+				IngressIsolated: e.isolated[ingress][x],
+				EgressIsolated:  e.isolated[egress][x],
+				FromCluster:     sets.sets[fromCluster],
+				ToCluster:       sets.sets[toCluster],
+				FromExternal:    sets.sets[fromExt],
+				ToExternal:      sets.sets[toExt],
+			})
+		}
+	}
+	slices.SortFunc(out, func(a, b model.Exposure) int { return a.Peer.Compare(b.Peer) })
+	return out
 }
 
 // direction fills the rows of one direction. A class is isolated in a
@@ -248,8 +328,9 @@ func (e *evaluation) ingressCell(b, x int) connID {
 // between pods needs both the source's egress and the destination's
 // ingress; towards an address only egress applies, from an address only
 // ingress. Adjacent address atoms that behave alike are merged into one peer.
-func (e *evaluation) matrix(atoms []model.IPRange) (model.Matrix, error) {
+func (e *evaluation) matrix(atoms []model.IPRange, targets []routeTarget) (model.Matrix, error) {
 	sets := e.k.sets
+	c := e.k.c
 	// Merge atoms: group index per atom.
 	atomGroup := make([]int, e.na)
 	var ranges []model.IPRange
@@ -306,9 +387,9 @@ func (e *evaluation) matrix(atoms []model.IPRange) (model.Matrix, error) {
 	}
 	var peers []model.Peer
 	var groupOf []int
-	for ci, cl := range e.k.c.classes {
+	for ci, cl := range c.classes {
 		for _, wi := range cl.workloads {
-			peers = append(peers, e.k.c.objs.Workloads[wi].Peer())
+			peers = append(peers, c.objs.Workloads[wi].Peer())
 			groupOf = append(groupOf, ci)
 		}
 	}
@@ -316,7 +397,72 @@ func (e *evaluation) matrix(atoms []model.IPRange) (model.Matrix, error) {
 		peers = append(peers, model.ExternalPeer(r))
 		groupOf = append(groupOf, e.nc+g)
 	}
+	if len(targets) == 0 {
+		return model.GroupedMatrix(peers, groupOf, sets.sets, cells)
+	}
+	return e.withIngressController(peers, groupOf, cells, ng, targets)
+}
+
+// withIngressController adds the {ingress-controller} peer: it reaches a
+// route's backend workloads on the route's ports, as far as the policies
+// admit the controller. Workloads of one class that routes treat
+// differently get groups of their own.
+func (e *evaluation) withIngressController(peers []model.Peer, groupOf []int, base []uint32, ng int, targets []routeTarget) (model.Matrix, error) {
+	sets := e.k.sets
+	c := e.k.c
+	routed := map[int]connID{} // workload → ports routes open on it
+	for _, t := range targets {
+		routed[t.workload] = sets.union(routed[t.workload], sets.id(t.conns))
+	}
+	// class of each group; extra groups for routed workloads.
+	classOfGroup := make([]int, ng)
+	for g := range ng {
+		classOfGroup[g] = g
+	}
+	type key struct {
+		class int
+		ports connID
+	}
+	extra := map[key]int{}
+	groupPorts := make([]connID, ng)
+	workloadGroup := map[model.Peer]int{}
+	for wi, ports := range routed {
+		k := key{c.classOf[wi], ports}
+		g, ok := extra[k]
+		if !ok {
+			g = len(classOfGroup)
+			extra[k] = g
+			classOfGroup = append(classOfGroup, k.class)
+			groupPorts = append(groupPorts, ports)
+		}
+		workloadGroup[c.objs.Workloads[wi].Peer()] = g
+	}
+	for i, p := range peers {
+		if g, ok := workloadGroup[p]; ok {
+			groupOf[i] = g
+		}
+	}
+	ctl := len(classOfGroup)
+	total := ctl + 1
+	cells := make([]uint32, total*total)
+	for g := range ctl {
+		row, from := cells[g*total:], base[classOfGroup[g]*ng:]
+		for h := range ctl {
+			row[h] = from[classOfGroup[h]]
+		}
+	}
+	row := cells[ctl*total:]
+	for g := ng; g < ctl; g++ {
+		row[g] = sets.intersection(groupPorts[g], e.pairCell(c.ingressCtl, classOfGroup[g]))
+	}
+	peers = append(peers, model.IngressController())
+	groupOf = append(groupOf, ctl)
 	return model.GroupedMatrix(peers, groupOf, sets.sets, cells)
+}
+
+// pairCell is what class a may open to class b: a's egress and b's ingress.
+func (e *evaluation) pairCell(a, b int) connID {
+	return e.k.sets.intersection(e.egressCell(a, b), e.ingressCell(b, a))
 }
 
 func adjacent(a, b model.IPRange) bool {
@@ -326,6 +472,9 @@ func adjacent(a, b model.IPRange) bool {
 
 func (e *evaluation) sameAtom(t, u int) bool {
 	for a := range e.nc {
+		if len(e.k.c.classes[a].workloads) == 0 {
+			continue // the arbitrary pod and the ingress controller print no edges to addresses
+		}
 		if e.egressCell(a, e.nc+t) != e.egressCell(a, e.nc+u) || e.ingressCell(a, e.nc+t) != e.ingressCell(a, e.nc+u) {
 			return false
 		}

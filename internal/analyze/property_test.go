@@ -31,6 +31,9 @@ func TestEngineAgreesWithReference(t *testing.T) {
 	for seed := range uint64(n) {
 		rng := rand.New(rand.NewPCG(seed, 0x7167))
 		size := clustergen.RandomSize{Namespaces: 1 + rng.IntN(3), Workloads: 1 + rng.IntN(7), Policies: rng.IntN(7)}
+		if seed%2 == 1 { // half the clusters also carry the admin tiers
+			size.AdminPolicies, size.BaselinePolicies = rng.IntN(4), rng.IntN(3)
+		}
 		objs := clustergen.Random(rng, size)
 		if msg := disagreement(objs); msg != "" {
 			small := minimise(objs)
@@ -123,12 +126,25 @@ func describe(e reference.Endpoint) string {
 	return e.IP.String()
 }
 
-// minimise drops policies, then workloads, then namespaces without
-// workloads, as long as the engine still disagrees with the reference.
+// minimise drops admin-tier policies, NetworkPolicies, then workloads, as
+// long as the engine still disagrees with the reference.
 func minimise(objs *manifest.Objects) *manifest.Objects {
 	cur := clone(objs)
 	for changed := true; changed; {
 		changed = false
+		for _, drop := range []func(*manifest.Objects) bool{
+			func(o *manifest.Objects) bool { return dropLast(&o.AdminPolicies) },
+			func(o *manifest.Objects) bool { return dropLast(&o.BaselinePolicies) },
+			func(o *manifest.Objects) bool { return dropLast(&o.ClusterPolicies) },
+		} {
+			for {
+				next := clone(cur)
+				if !drop(next) || disagreement(next) == "" {
+					break
+				}
+				cur, changed = next, true
+			}
+		}
 		for i := range cur.Policies {
 			next := clone(cur)
 			next.Policies = slices.Delete(next.Policies, i, i+1)
@@ -154,9 +170,22 @@ func minimise(objs *manifest.Objects) *manifest.Objects {
 
 func clone(o *manifest.Objects) *manifest.Objects {
 	return &manifest.Objects{
-		Namespaces: slices.Clone(o.Namespaces),
-		Workloads:  slices.Clone(o.Workloads),
-		Services:   slices.Clone(o.Services),
-		Policies:   slices.Clone(o.Policies),
+		Namespaces:       slices.Clone(o.Namespaces),
+		Workloads:        slices.Clone(o.Workloads),
+		Services:         slices.Clone(o.Services),
+		Policies:         slices.Clone(o.Policies),
+		AdminPolicies:    slices.Clone(o.AdminPolicies),
+		BaselinePolicies: slices.Clone(o.BaselinePolicies),
+		ClusterPolicies:  slices.Clone(o.ClusterPolicies),
+		Routes:           slices.Clone(o.Routes),
 	}
+}
+
+// dropLast removes the last element, reporting whether there was one.
+func dropLast[T any](s *[]T) bool {
+	if len(*s) == 0 {
+		return false
+	}
+	*s = (*s)[:len(*s)-1]
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ func TestScenarios(t *testing.T) {
 				t.Fatal(err)
 			}
 			objs := readArchive(t, ar)
-			res, err := analyze.Connectivity(context.Background(), objs)
+			res, err := analyze.Connectivity(context.Background(), objs, options(t, fileOf(ar, "options"))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +60,7 @@ func readArchive(t *testing.T, ar *txtar.Archive) *manifest.Objects {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range ar.Files {
-		if f.Name == "want" {
+		if f.Name == "want" || f.Name == "options" {
 			continue
 		}
 		p := filepath.Join(dir, f.Name)
@@ -85,15 +86,49 @@ func readArchive(t *testing.T, ar *txtar.Archive) *manifest.Objects {
 	return objs
 }
 
+// options reads a scenario's "options" file: lines such as
+// "ingress-controller: NAMESPACE key=value,key=value".
+func options(t *testing.T, text string) []analyze.Option {
+	var out []analyze.Option
+	for line := range strings.Lines(text) {
+		key, value, _ := strings.Cut(strings.TrimSpace(line), ":")
+		switch key {
+		case "":
+		case "ingress-controller":
+			fields := strings.Fields(value)
+			ic := analyze.IngressController{Namespace: fields[0], PodLabels: map[string]string{}}
+			for _, kv := range strings.Split(fields[1], ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				ic.PodLabels[k] = v
+			}
+			out = append(out, analyze.WithIngressController(ic))
+		default:
+			t.Fatalf("unknown scenario option %q", key)
+		}
+	}
+	return out
+}
+
 func render(res analyze.Result) string {
 	var b strings.Builder
 	for e, c := range res.Matrix.All() {
 		b.WriteString(e.Src.String() + " => " + e.Dst.String() + " : " + c.String() + "\n")
 	}
+	for _, x := range res.Exposure {
+		fmt.Fprintf(&b, "exposure: %s ingress %s, egress %s; from cluster: %s; to cluster: %s; from every address: %s; to every address: %s\n",
+			x.Peer, isolation(x.IngressIsolated), isolation(x.EgressIsolated), x.FromCluster, x.ToCluster, x.FromExternal, x.ToExternal)
+	}
 	for _, f := range res.Findings {
 		b.WriteString("finding: " + f.String() + "\n")
 	}
 	return b.String()
+}
+
+func isolation(isolated bool) string {
+	if isolated {
+		return "isolated"
+	}
+	return "open"
 }
 
 func fileOf(ar *txtar.Archive, name string) string {

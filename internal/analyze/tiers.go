@@ -65,6 +65,16 @@ type tierRule struct {
 	action action
 }
 
+// effective is the rule's action once compiled: "for Deny and Pass rules,
+// fail closed means treat the rule as a Deny all rule", so a Pass rule with
+// a peer that fails closed denies. Pinned by TestEngineAgreesWithReference.
+func (r *tierRule) effective() action {
+	if r.action == pass && r.failClosed {
+		return deny
+	}
+	return r.action
+}
+
 func (p *tierPolicy) object() string { return p.kind + " " + p.name }
 
 // compareTierOrder orders a tier's policies as the engine evaluates them:
@@ -293,6 +303,9 @@ func (k *compiler) tierSubject(p *tierPolicy, namespaces *metav1.LabelSelector, 
 		return out
 	}
 	k.matchNamespacedPods(p, "spec.subject", namespaces, pods, out)
+	// The arbitrary pod stands for sources and destinations; whether a
+	// guardrail binds it is unknowable, so it is never a subject.
+	out[k.c.anyPod/64] &^= 1 << (k.c.anyPod % 64)
 	return out
 }
 
@@ -315,6 +328,9 @@ func (k *compiler) matchNamespacedPods(p *tierPolicy, where string, namespaces *
 				out.set(ci)
 			}
 		}
+	}
+	if namespaces != nil && selectsAll(namespaces) || pods != nil && selectsAll(&pods.NamespaceSelector) && selectsAll(&pods.PodSelector) {
+		out.set(k.c.anyPod)
 	}
 }
 
@@ -344,12 +360,13 @@ func (k *compiler) tierPeer(p *tierPolicy, r *rule, act action, where string, na
 	switch {
 	case set != 1:
 		k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error,
-			"%s: a peer must set exactly one field; read fail-closed (matches nothing for Allow, everything for Deny and Pass)", where)
+			"%s: a peer must set exactly one field; read fail-closed (matches nothing for Allow, and the rule denies everything its ports match for Deny and Pass)", where)
 		if act != allow {
 			for i := range k.c.classes {
 				r.classes.set(i)
 			}
 			r.ips = model.AllIPs()
+			r.failClosed = true
 		}
 	case unsupported:
 		k.tierFinding(p.source, p.object(), CodeAdminUnsupportedPeer, model.Info,
@@ -517,7 +534,7 @@ func (e *evaluation) evaluateTier(policies []*tierPolicy, t tier, d direction) t
 			p.subjects.each(func(x int) {
 				und := rows.undecided[x]
 				var verdict []connID
-				switch r.action {
+				switch r.effective() {
 				case allow:
 					verdict = rows.allowed[x]
 				case deny:

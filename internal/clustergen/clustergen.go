@@ -1,7 +1,7 @@
 // Package clustergen builds manifest.Objects for property tests and
 // benchmarks: small random clusters that exercise every NetworkPolicy
-// feature (Random), large realistic ones (Synthetic), the port numbers that
-// and addresses that make a brute-force comparison exhaustive
+// and admin-tier feature (Random), large realistic ones (Synthetic), the
+// port numbers and addresses that make a brute-force comparison exhaustive
 // (InterestingPorts, InterestingAddresses), and a YAML
 // writer so that CLI benchmarks and examples can read them back (WriteYAML).
 //
@@ -17,14 +17,17 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/tightnet/tightnet/internal/manifest"
 	"github.com/tightnet/tightnet/internal/model"
 )
 
 // InterestingPorts returns every port number objs mention (policy ports and
-// endPorts, container ports of containers and initContainers, Service ports
-// and numeric targetPorts), each with its neighbours ±1, plus 1 and 65535.
+// endPorts, admin-tier port numbers and both ends of their ranges, container
+// ports of containers and initContainers, Service ports and numeric
+// targetPorts), each with its neighbours ±1, plus 1 and 65535.
 //
 // Every policy's behaviour is constant between consecutive mentioned ports,
 // so a brute-force evaluator asked about these ports only still visits at
@@ -71,16 +74,54 @@ func InterestingPorts(objs *manifest.Objects) model.PortSet {
 			addRule(r.Ports)
 		}
 	}
+	addAdmin := func(pps *[]policyv1alpha1.AdminNetworkPolicyPort) {
+		if pps == nil {
+			return
+		}
+		for _, pp := range *pps {
+			if pp.PortNumber != nil {
+				add(int(pp.PortNumber.Port))
+			}
+			if pp.PortRange != nil {
+				add(int(pp.PortRange.Start))
+				add(int(pp.PortRange.End))
+			}
+		}
+	}
+	for _, pps := range tierPorts(objs) {
+		addAdmin(pps)
+	}
+	addCNP := func(protocols []policyv1beta1.ClusterNetworkPolicyProtocol) {
+		for _, pr := range protocols {
+			for _, dp := range []*policyv1beta1.Port{tcpPort(pr.TCP), udpPort(pr.UDP), sctpPort(pr.SCTP)} {
+				if dp == nil {
+					continue
+				}
+				if dp.Number != 0 {
+					add(int(dp.Number))
+				}
+				if dp.Range != nil {
+					add(int(dp.Range.Start))
+					add(int(dp.Range.End))
+				}
+			}
+		}
+	}
+	for _, protocols := range tierProtocols(objs) {
+		addCNP(protocols)
+	}
 	ports = append(ports, model.MinPort, model.MaxPort)
 	return model.Ports(ports...)
 }
 
 // InterestingAddresses returns, sorted, the addresses where some ipBlock's
-// behaviour may change: the first and last address of every range of every
-// ipBlock cidr and except in objs' policies and the addresses just outside
-// them, plus the first and last address of each family.
+// or admin-tier networks peer's behaviour may change: the first and last
+// address of every range of every ipBlock cidr and except in objs' policies
+// and of every networks CIDR in their admin-tier egress rules, and the
+// addresses just outside them, plus the first and last address of each
+// family.
 //
-// Every ipBlock is constant between consecutive boundaries, so a
+// Every ipBlock and networks peer is constant between consecutive boundaries, so a
 // brute-force evaluator asked about these addresses only still visits at
 // least one address of every equivalence class of external peers.
 func InterestingAddresses(objs *manifest.Objects) []netip.Addr {
@@ -128,6 +169,9 @@ func InterestingAddresses(objs *manifest.Objects) []netip.Addr {
 			addPeers(r.To)
 		}
 	}
+	for _, cidr := range tierNetworks(objs) {
+		addCIDR(cidr)
+	}
 	out := make([]netip.Addr, 0, len(seen))
 	for a := range seen {
 		out = append(out, a)
@@ -138,7 +182,7 @@ func InterestingAddresses(objs *manifest.Objects) []netip.Addr {
 
 // sortObjects orders every slice as manifest.Objects documents: namespaces
 // by name, workloads by namespace, name and kind, services and policies by
-// namespace and name.
+// namespace and name, the admin tiers by name.
 func sortObjects(objs *manifest.Objects) {
 	slices.SortFunc(objs.Namespaces, func(a, b manifest.Namespace) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(objs.Workloads, func(a, b manifest.Workload) int {
@@ -150,6 +194,11 @@ func sortObjects(objs *manifest.Objects) {
 	slices.SortFunc(objs.Policies, func(a, b manifest.NetworkPolicy) int {
 		return cmp.Or(cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
 	})
+	slices.SortFunc(objs.AdminPolicies, func(a, b manifest.AdminNetworkPolicy) int { return cmp.Compare(a.Object.Name, b.Object.Name) })
+	slices.SortFunc(objs.BaselinePolicies, func(a, b manifest.BaselineAdminNetworkPolicy) int {
+		return cmp.Compare(a.Object.Name, b.Object.Name)
+	})
+	slices.SortFunc(objs.ClusterPolicies, func(a, b manifest.ClusterNetworkPolicy) int { return cmp.Compare(a.Object.Name, b.Object.Name) })
 }
 
 // namespaceObject is a namespace with its labels, the name label included.
@@ -163,3 +212,107 @@ func namespaceObject(name string, declared bool, kv ...string) manifest.Namespac
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// tierPorts lists the ports of every ANP and BANP rule.
+func tierPorts(objs *manifest.Objects) []*[]policyv1alpha1.AdminNetworkPolicyPort {
+	var out []*[]policyv1alpha1.AdminNetworkPolicyPort
+	for _, p := range objs.AdminPolicies {
+		if p.Object == nil {
+			continue
+		}
+		for _, r := range p.Object.Spec.Ingress {
+			out = append(out, r.Ports)
+		}
+		for _, r := range p.Object.Spec.Egress {
+			out = append(out, r.Ports)
+		}
+	}
+	for _, p := range objs.BaselinePolicies {
+		if p.Object == nil {
+			continue
+		}
+		for _, r := range p.Object.Spec.Ingress {
+			out = append(out, r.Ports)
+		}
+		for _, r := range p.Object.Spec.Egress {
+			out = append(out, r.Ports)
+		}
+	}
+	return out
+}
+
+// tierProtocols lists the protocols of every CNP rule.
+func tierProtocols(objs *manifest.Objects) [][]policyv1beta1.ClusterNetworkPolicyProtocol {
+	var out [][]policyv1beta1.ClusterNetworkPolicyProtocol
+	for _, p := range objs.ClusterPolicies {
+		if p.Object == nil {
+			continue
+		}
+		for _, r := range p.Object.Spec.Ingress {
+			out = append(out, r.Protocols)
+		}
+		for _, r := range p.Object.Spec.Egress {
+			out = append(out, r.Protocols)
+		}
+	}
+	return out
+}
+
+// tierNetworks lists the networks CIDRs of every admin-tier egress peer.
+func tierNetworks(objs *manifest.Objects) []string {
+	var out []string
+	for _, p := range objs.AdminPolicies {
+		if p.Object == nil {
+			continue
+		}
+		for _, r := range p.Object.Spec.Egress {
+			for _, peer := range r.To {
+				out = append(out, convertStrings[string](peer.Networks)...)
+			}
+		}
+	}
+	for _, p := range objs.BaselinePolicies {
+		if p.Object == nil {
+			continue
+		}
+		for _, r := range p.Object.Spec.Egress {
+			for _, peer := range r.To {
+				out = append(out, convertStrings[string](peer.Networks)...)
+			}
+		}
+	}
+	for _, p := range objs.ClusterPolicies {
+		if p.Object == nil {
+			continue
+		}
+		for _, r := range p.Object.Spec.Egress {
+			for _, peer := range r.To {
+				out = append(out, convertStrings[string](peer.Networks)...)
+			}
+		}
+	}
+	return out
+}
+
+// tcpPort, udpPort and sctpPort are a CNP protocol entry's destination
+// port, nil when the entry is not of that protocol or has none.
+func tcpPort(p *policyv1beta1.ClusterNetworkPolicyProtocolTCP) *policyv1beta1.Port {
+	if p == nil {
+		return nil
+	}
+	return p.DestinationPort
+}
+
+func udpPort(p *policyv1beta1.ClusterNetworkPolicyProtocolUDP) *policyv1beta1.Port {
+	if p == nil {
+		return nil
+	}
+	return p.DestinationPort
+}
+
+func sctpPort(p *policyv1beta1.ClusterNetworkPolicyProtocolSCTP) *policyv1beta1.Port {
+	if p == nil {
+		return nil
+	}
+	return p.DestinationPort
+}

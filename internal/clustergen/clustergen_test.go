@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tightnet/tightnet/internal/analyze/reference"
@@ -30,6 +32,14 @@ import (
 
 func random(seed uint64) *manifest.Objects {
 	return clustergen.Random(rand.New(rand.NewPCG(seed, 0)), clustergen.DefaultRandomSize)
+}
+
+// tieredSize is DefaultRandomSize with the admin tiers.
+var tieredSize = clustergen.RandomSize{Namespaces: 3, Workloads: 8, Policies: 6, AdminPolicies: 4, BaselinePolicies: 3}
+
+// randomTiered is a Random cluster with admin tiers.
+func randomTiered(seed uint64) *manifest.Objects {
+	return clustergen.Random(rand.New(rand.NewPCG(seed, 0)), tieredSize)
 }
 
 func writeYAML(t *testing.T, objs *manifest.Objects) string {
@@ -44,7 +54,7 @@ func writeYAML(t *testing.T, objs *manifest.Objects) string {
 func TestRandomIsDeterministic(t *testing.T) {
 	distinct := map[string]bool{}
 	for seed := range uint64(20) {
-		a, b := random(seed), random(seed)
+		a, b := randomTiered(seed), randomTiered(seed)
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("seed %d: two Random clusters differ", seed)
 		}
@@ -124,10 +134,38 @@ func checkInvariants(t *testing.T, objs *manifest.Objects) {
 			t.Errorf("service %s/%s: namespace missing from Namespaces", s.Object.Namespace, s.Object.Name)
 		}
 	}
+	var anps, banps, cnps []string
+	for _, p := range objs.AdminPolicies {
+		anps = append(anps, p.Object.Name)
+	}
+	for _, p := range objs.BaselinePolicies {
+		banps = append(banps, p.Object.Name)
+	}
+	for _, p := range objs.ClusterPolicies {
+		cnps = append(cnps, p.Object.Name)
+		if p.APIVersion != p.Object.APIVersion || p.Object.Kind != "ClusterNetworkPolicy" {
+			t.Errorf("cluster network policy %s: APIVersion %q, object's %s %s", p.Object.Name, p.APIVersion, p.Object.APIVersion, p.Object.Kind)
+		}
+	}
+	for kind, names := range map[string][]string{"admin network policies": anps, "baseline admin network policies": banps, "cluster network policies": cnps} {
+		if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
+			t.Errorf("%s are not sorted by unique name: %v", kind, names)
+		}
+	}
+	if len(banps) > 1 {
+		t.Errorf("%d baseline admin network policies, want at most one", len(banps))
+	}
 }
 
 func TestRandomInvariants(t *testing.T) {
-	sizes := []clustergen.RandomSize{clustergen.DefaultRandomSize, {1, 1, 1}, {8, 20, 12}, {10, 3, 0}, {0, 0, 0}}
+	sizes := []clustergen.RandomSize{
+		clustergen.DefaultRandomSize, tieredSize,
+		{Namespaces: 1, Workloads: 1, Policies: 1},
+		{Namespaces: 8, Workloads: 20, Policies: 12, AdminPolicies: 10, BaselinePolicies: 6},
+		{Namespaces: 10, Workloads: 3},
+		{AdminPolicies: 1, BaselinePolicies: 1},
+		{},
+	}
 	for _, size := range sizes {
 		for seed := range uint64(50) {
 			objs := clustergen.Random(rand.New(rand.NewPCG(seed, 1)), size)
@@ -137,9 +175,40 @@ func TestRandomInvariants(t *testing.T) {
 				t.Errorf("size %+v seed %d: got %d namespaces, %d workloads, %d policies", size, seed,
 					len(objs.Namespaces), len(objs.Workloads), len(objs.Policies))
 			}
+			admin, baseline := len(objs.AdminPolicies), len(objs.BaselinePolicies)
+			for _, p := range objs.ClusterPolicies {
+				if p.Object.Spec.Tier == policyv1beta1.BaselineTier {
+					baseline++
+				} else {
+					admin++
+				}
+			}
+			if admin != size.AdminPolicies || baseline != size.BaselinePolicies {
+				t.Errorf("size %+v seed %d: got %d admin-tier and %d baseline-tier policies", size, seed, admin, baseline)
+			}
 			if t.Failed() {
 				t.Fatalf("size %+v seed %d:\n%s", size, seed, writeYAML(t, objs))
 			}
+		}
+	}
+}
+
+// The admin tiers are drawn after everything else, so a cluster drawn with
+// them is the cluster drawn without them plus its admin-tier objects: the
+// seeds other tests rely on keep their clusters.
+func TestRandomTiersLeaveTheRestUnchanged(t *testing.T) {
+	for seed := range uint64(50) {
+		without := clustergen.Random(rand.New(rand.NewPCG(seed, 2)), clustergen.DefaultRandomSize)
+		with := clustergen.Random(rand.New(rand.NewPCG(seed, 2)), tieredSize)
+		if len(with.AdminPolicies)+len(with.BaselinePolicies)+len(with.ClusterPolicies) == 0 {
+			t.Fatalf("seed %d: no admin-tier objects", seed)
+		}
+		if len(without.AdminPolicies)+len(without.BaselinePolicies)+len(without.ClusterPolicies) != 0 {
+			t.Fatalf("seed %d: admin-tier objects without asking", seed)
+		}
+		with.AdminPolicies, with.BaselinePolicies, with.ClusterPolicies = nil, nil, nil
+		if !reflect.DeepEqual(with, without) {
+			t.Fatalf("seed %d: the admin tiers changed the rest of the cluster", seed)
 		}
 	}
 }
@@ -301,7 +370,252 @@ func features(objs *manifest.Objects) map[string]bool {
 			ports(r.Ports)
 		}
 	}
+	tierFeatures(objs, f)
 	return f
+}
+
+// tierPeer is an admin-tier peer in the shape every peer type shares.
+type tierPeer struct {
+	namespaces, pods, nodes bool
+	networks, domainNames   []string
+}
+
+// tierFeatures adds to f what objs' admin tiers exercise.
+func tierFeatures(objs *manifest.Objects, f map[string]bool) {
+	priorities := map[int32]map[string]int{} // priority -> kind -> count, Admin tier
+	addPriority := func(kind string, p int32) {
+		if p < 0 || p > 1000 {
+			f["priority invalid"] = true
+			return
+		}
+		if priorities[p] == nil {
+			priorities[p] = map[string]int{}
+		}
+		priorities[p][kind]++
+	}
+	subject := func(namespaces, pods bool) {
+		switch {
+		case namespaces && pods:
+			f["subject both"] = true
+		case namespaces:
+			f["subject namespaces"] = true
+		case pods:
+			f["subject pods"] = true
+		default:
+			f["subject neither"] = true
+		}
+	}
+	peers := func(action string, ps []tierPeer) {
+		if len(ps) == 0 {
+			f["tier empty peer list"] = true
+		}
+		for _, p := range ps {
+			set := 0
+			for _, has := range []bool{p.namespaces, p.pods, len(p.networks) > 0, p.nodes, len(p.domainNames) > 0} {
+				if has {
+					set++
+				}
+			}
+			switch {
+			case set == 0:
+				f["tier peer no field"] = true
+				f["fail-closed peer with "+action] = true
+			case set > 1:
+				f["tier peer two fields"] = true
+				f["fail-closed peer with "+action] = true
+			case p.namespaces:
+				f["tier peer namespaces"] = true
+			case p.pods:
+				f["tier peer pods"] = true
+			case p.nodes:
+				f["tier peer nodes"] = true
+			case len(p.domainNames) > 0:
+				f["tier peer domainNames"] = true
+			}
+			for _, c := range p.networks {
+				switch pfx, err := netip.ParsePrefix(c); {
+				case err != nil:
+					f["tier peer networks invalid"] = true
+				case pfx.Addr().Is4():
+					f["tier peer networks IPv4"] = true
+				default:
+					f["tier peer networks IPv6"] = true
+				}
+			}
+		}
+	}
+	anpPorts := func(pps *[]policyv1alpha1.AdminNetworkPolicyPort) {
+		if pps == nil {
+			f["tier ports absent"] = true
+			return
+		}
+		if len(*pps) == 0 {
+			f["tier ports empty list"] = true
+		}
+		for _, pp := range *pps {
+			switch {
+			case (pp.PortNumber != nil) && (pp.NamedPort == nil) && (pp.PortRange == nil):
+				f["tier portNumber"] = true
+				if pp.PortNumber.Protocol == "" {
+					f["tier port protocol default"] = true
+				}
+			case (pp.PortRange != nil) && (pp.NamedPort == nil) && (pp.PortNumber == nil):
+				f["tier portRange"] = true
+				if pp.PortRange.End < pp.PortRange.Start {
+					f["tier portRange reversed"] = true
+				}
+			case (pp.NamedPort != nil) && (pp.PortNumber == nil) && (pp.PortRange == nil):
+				f["tier namedPort"] = true
+			default:
+				f["tier port invalid entry"] = true
+			}
+		}
+	}
+	cnpPort := func(p *policyv1beta1.Port) {
+		switch {
+		case p == nil:
+			f["cnp destinationPort absent"] = true
+		case p.Number != 0 && p.Range != nil, p.Number == 0 && p.Range == nil, p.Number > 65535:
+			f["cnp destinationPort invalid"] = true
+		case p.Number != 0:
+			f["cnp destinationPort number"] = true
+		default:
+			f["cnp destinationPort range"] = true
+		}
+	}
+	cnpProtocols := func(prs []policyv1beta1.ClusterNetworkPolicyProtocol) {
+		if len(prs) == 0 {
+			f["cnp protocols absent"] = true
+		}
+		for _, pr := range prs {
+			set := 0
+			for _, has := range []bool{pr.TCP != nil, pr.UDP != nil, pr.SCTP != nil, pr.DestinationNamedPort != ""} {
+				if has {
+					set++
+				}
+			}
+			switch {
+			case set != 1:
+				f["cnp protocol invalid entry"] = true
+			case pr.TCP != nil:
+				f["cnp TCP"] = true
+				cnpPort(pr.TCP.DestinationPort)
+			case pr.UDP != nil:
+				f["cnp UDP"] = true
+				cnpPort(pr.UDP.DestinationPort)
+			case pr.SCTP != nil:
+				f["cnp SCTP"] = true
+				cnpPort(pr.SCTP.DestinationPort)
+			default:
+				f["cnp destinationNamedPort"] = true
+			}
+		}
+	}
+	action := func(kind, a string, valid ...string) string {
+		if slices.Contains(valid, a) {
+			f[kind+" "+a] = true
+			return a
+		}
+		f[kind+" invalid action"] = true
+		return "invalid"
+	}
+	for _, p := range objs.AdminPolicies {
+		spec := p.Object.Spec
+		f["anp"] = true
+		addPriority("AdminNetworkPolicy", spec.Priority)
+		subject(spec.Subject.Namespaces != nil, spec.Subject.Pods != nil)
+		for _, r := range spec.Ingress {
+			var ps []tierPeer
+			for _, p := range r.From {
+				ps = append(ps, tierPeer{namespaces: p.Namespaces != nil, pods: p.Pods != nil})
+			}
+			peers(action("ANP", string(r.Action), "Allow", "Deny", "Pass"), ps)
+			anpPorts(r.Ports)
+		}
+		for _, r := range spec.Egress {
+			var ps []tierPeer
+			for _, p := range r.To {
+				ps = append(ps, tierPeer{namespaces: p.Namespaces != nil, pods: p.Pods != nil, nodes: p.Nodes != nil,
+					networks: strs(p.Networks), domainNames: strs(p.DomainNames)})
+			}
+			peers(action("ANP", string(r.Action), "Allow", "Deny", "Pass"), ps)
+			anpPorts(r.Ports)
+		}
+	}
+	for _, p := range objs.BaselinePolicies {
+		spec := p.Object.Spec
+		if p.Object.Name == "default" {
+			f["banp default"] = true
+		} else {
+			f["banp other name"] = true
+		}
+		subject(spec.Subject.Namespaces != nil, spec.Subject.Pods != nil)
+		for _, r := range spec.Ingress {
+			var ps []tierPeer
+			for _, p := range r.From {
+				ps = append(ps, tierPeer{namespaces: p.Namespaces != nil, pods: p.Pods != nil})
+			}
+			peers(action("BANP", string(r.Action), "Allow", "Deny"), ps)
+			anpPorts(r.Ports)
+		}
+		for _, r := range spec.Egress {
+			var ps []tierPeer
+			for _, p := range r.To {
+				ps = append(ps, tierPeer{namespaces: p.Namespaces != nil, pods: p.Pods != nil, nodes: p.Nodes != nil, networks: strs(p.Networks)})
+			}
+			peers(action("BANP", string(r.Action), "Allow", "Deny"), ps)
+			anpPorts(r.Ports)
+		}
+	}
+	for _, p := range objs.ClusterPolicies {
+		spec := p.Object.Spec
+		switch spec.Tier {
+		case policyv1beta1.AdminTier:
+			f["cnp Admin"] = true
+			addPriority("ClusterNetworkPolicy", spec.Priority)
+		case policyv1beta1.BaselineTier:
+			f["cnp Baseline"] = true
+		default:
+			f["cnp invalid tier"] = true
+		}
+		f["cnp "+p.APIVersion] = true
+		subject(spec.Subject.Namespaces != nil, spec.Subject.Pods != nil)
+		for _, r := range spec.Ingress {
+			var ps []tierPeer
+			for _, p := range r.From {
+				ps = append(ps, tierPeer{namespaces: p.Namespaces != nil, pods: p.Pods != nil})
+			}
+			peers(action("CNP", string(r.Action), "Accept", "Deny", "Pass"), ps)
+			cnpProtocols(r.Protocols)
+		}
+		for _, r := range spec.Egress {
+			var ps []tierPeer
+			for _, p := range r.To {
+				ps = append(ps, tierPeer{namespaces: p.Namespaces != nil, pods: p.Pods != nil, nodes: p.Nodes != nil,
+					networks: strs(p.Networks), domainNames: strs(p.DomainNames)})
+			}
+			peers(action("CNP", string(r.Action), "Accept", "Deny", "Pass"), ps)
+			cnpProtocols(r.Protocols)
+		}
+	}
+	for _, kinds := range priorities {
+		for _, n := range kinds {
+			if n > 1 {
+				f["priority tie same kind"] = true
+			}
+		}
+		if len(kinds) > 1 {
+			f["priority tie across kinds"] = true
+		}
+	}
+}
+
+func strs[S ~string](xs []S) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, string(x))
+	}
+	return out
 }
 
 func TestRandomCoversEveryFeature(t *testing.T) {
@@ -320,10 +634,29 @@ func TestRandomCoversEveryFeature(t *testing.T) {
 		"endPort range", "endPort below port", "endPort without port", "endPort with named port",
 		"policyTypes defaulted", "policyTypes given", "policy in namespace without workloads",
 		"empty ingress list", "empty egress list",
+		// The admin tiers.
+		"anp", "banp default", "banp other name", "cnp Admin", "cnp Baseline", "cnp invalid tier",
+		"cnp policy.networking.k8s.io/v1beta1", "cnp policy.networking.k8s.io/v1alpha2",
+		"priority tie same kind", "priority tie across kinds", "priority invalid",
+		"subject namespaces", "subject pods", "subject neither", "subject both",
+		"tier peer namespaces", "tier peer pods", "tier peer nodes", "tier peer domainNames",
+		"tier peer networks IPv4", "tier peer networks IPv6", "tier peer networks invalid",
+		"tier peer no field", "tier peer two fields", "tier empty peer list",
+		"fail-closed peer with Allow", "fail-closed peer with Deny", "fail-closed peer with Pass", "fail-closed peer with Accept",
+		"ANP Allow", "ANP Deny", "ANP Pass", "ANP invalid action",
+		"BANP Allow", "BANP Deny", "BANP invalid action",
+		"CNP Accept", "CNP Deny", "CNP Pass", "CNP invalid action",
+		"tier ports absent", "tier ports empty list", "tier portNumber", "tier port protocol default",
+		"tier portRange", "tier portRange reversed", "tier namedPort", "tier port invalid entry",
+		"cnp protocols absent", "cnp TCP", "cnp UDP", "cnp SCTP", "cnp destinationNamedPort", "cnp protocol invalid entry",
+		"cnp destinationPort absent", "cnp destinationPort number", "cnp destinationPort range", "cnp destinationPort invalid",
 	}
 	seen := map[string]bool{}
 	for seed := range uint64(300) {
 		for k := range features(random(seed)) {
+			seen[k] = true
+		}
+		for k := range features(randomTiered(seed)) {
 			seen[k] = true
 		}
 	}
@@ -393,6 +726,79 @@ func TestSyntheticMixesPolicyFeatures(t *testing.T) {
 	}
 }
 
+func TestSyntheticGuardrails(t *testing.T) {
+	none := clustergen.Synthetic(clustergen.SyntheticOptions{Namespaces: 6, WorkloadsPerNamespace: 5, Policies: 10, Seed: 4})
+	if len(none.AdminPolicies)+len(none.BaselinePolicies)+len(none.ClusterPolicies) != 0 {
+		t.Error("Synthetic without AdminPolicies has admin-tier policies")
+	}
+	for _, n := range []int{1, 9, 30} {
+		objs := clustergen.Synthetic(clustergen.SyntheticOptions{Namespaces: 6, WorkloadsPerNamespace: 5, Policies: 10, AdminPolicies: n, Seed: 4})
+		checkInvariants(t, objs)
+		if got := len(objs.AdminPolicies) + len(objs.BaselinePolicies) + len(objs.ClusterPolicies); got != n {
+			t.Errorf("AdminPolicies %d: got %d admin-tier policies", n, got)
+		}
+		if len(objs.BaselinePolicies) != 1 || objs.BaselinePolicies[0].Object.Name != "default" {
+			t.Errorf("AdminPolicies %d: want the one BANP \"default\", got %d", n, len(objs.BaselinePolicies))
+		}
+		// The rest of the cluster does not depend on the guardrails.
+		objs.AdminPolicies, objs.BaselinePolicies, objs.ClusterPolicies = nil, nil, nil
+		if !reflect.DeepEqual(objs, none) {
+			t.Errorf("AdminPolicies %d changed the rest of the cluster", n)
+		}
+	}
+	objs := clustergen.Synthetic(clustergen.SyntheticOptions{Namespaces: 6, WorkloadsPerNamespace: 5, AdminPolicies: 30})
+	f := features(objs)
+	for _, w := range []string{
+		"anp", "banp default", "cnp Admin", "cnp Baseline",
+		"cnp policy.networking.k8s.io/v1beta1", "cnp policy.networking.k8s.io/v1alpha2",
+		"ANP Allow", "ANP Deny", "ANP Pass", "BANP Allow", "BANP Deny", "CNP Accept", "CNP Deny", "CNP Pass",
+		"subject namespaces", "subject pods", "tier peer namespaces", "tier peer pods",
+		"tier peer networks IPv4", "tier peer networks IPv6", "tier peer domainNames",
+		"tier portNumber", "tier namedPort", "cnp destinationNamedPort", "cnp destinationPort number", "cnp destinationPort range",
+	} {
+		if !f[w] {
+			t.Errorf("Synthetic guardrails never exercise %q", w)
+		}
+	}
+	for k := range f {
+		if strings.Contains(k, "invalid") || strings.Contains(k, "fail-closed") || strings.Contains(k, "other name") {
+			t.Errorf("Synthetic guardrails are unrealistic: %q", k)
+		}
+	}
+
+	// What the guardrails mean, asked of the reference.
+	pod := func(ns, name string) reference.Endpoint {
+		for i, w := range objs.Workloads {
+			if w.Namespace == ns && w.Name == name {
+				return reference.Pod(&objs.Workloads[i])
+			}
+		}
+		t.Fatalf("no workload %s/%s", ns, name)
+		return reference.Endpoint{}
+	}
+	frontend, api := pod("checkout-prod", "frontend"), pod("checkout-prod", "api")
+	coreDNS, prometheus := pod("kube-system", "coredns"), pod("monitoring", "prometheus")
+	for _, c := range []struct {
+		src, dst reference.Endpoint
+		proto    model.Protocol
+		port     int
+		want     bool
+	}{
+		{frontend, coreDNS, model.UDP, 53, true},
+		{frontend, coreDNS, model.TCP, 9153, false},
+		{frontend, api, model.TCP, 8080, true},
+		{frontend, pod("identity-prod", "api"), model.TCP, 8080, false},
+		{prometheus, api, model.TCP, 9090, true},
+		{prometheus, api, model.TCP, 8080, false},
+		{frontend, reference.Address(netip.MustParseAddr("169.254.169.254")), model.TCP, 80, false},
+		{frontend, reference.Address(netip.MustParseAddr("203.0.113.9")), model.TCP, 443, true},
+	} {
+		if got := reference.Allowed(objs, c.src, c.dst, c.proto, c.port); got != c.want {
+			t.Errorf("%v => %v : %v %d allowed %v, want %v", c.src, c.dst, c.proto, c.port, got, c.want)
+		}
+	}
+}
+
 var docSep = regexp.MustCompile(`(?m)^---\n`)
 
 // splitDocs splits WriteYAML's output into documents.
@@ -406,10 +812,11 @@ func splitDocs(t *testing.T, out string) []string {
 
 func TestWriteYAMLParsesBack(t *testing.T) {
 	clusters := map[string]*manifest.Objects{
-		"synthetic": clustergen.Synthetic(clustergen.SyntheticOptions{Namespaces: 4, WorkloadsPerNamespace: 11, Policies: 25}),
+		"synthetic": clustergen.Synthetic(clustergen.SyntheticOptions{Namespaces: 4, WorkloadsPerNamespace: 11, Policies: 25, AdminPolicies: 12}),
 	}
 	for seed := range uint64(10) {
 		clusters[fmt.Sprintf("random-%d", seed)] = random(seed)
+		clusters[fmt.Sprintf("tiered-%d", seed)] = randomTiered(seed)
 	}
 	for name, objs := range clusters {
 		t.Run(name, func(t *testing.T) {
@@ -429,10 +836,19 @@ func TestWriteYAMLParsesBack(t *testing.T) {
 			for _, p := range objs.Policies {
 				want = append(want, "networking.k8s.io/v1/NetworkPolicy/"+p.Object.Namespace+"/"+p.Object.Name)
 			}
+			for _, p := range objs.AdminPolicies {
+				want = append(want, "policy.networking.k8s.io/v1alpha1/AdminNetworkPolicy/"+p.Object.Name)
+			}
+			for _, p := range objs.BaselinePolicies {
+				want = append(want, "policy.networking.k8s.io/v1alpha1/BaselineAdminNetworkPolicy/"+p.Object.Name)
+			}
+			for _, p := range objs.ClusterPolicies {
+				want = append(want, p.APIVersion+"/ClusterNetworkPolicy/"+p.Object.Name)
+			}
 			if len(docs) != len(want) {
 				t.Fatalf("got %d documents, want %d", len(docs), len(want))
 			}
-			wi, si, pi := 0, 0, 0
+			wi, si, pi, ai, bi, ci := 0, 0, 0, 0, 0, 0
 			for i, doc := range docs {
 				var head struct {
 					metav1.TypeMeta   `json:",inline"`
@@ -443,7 +859,7 @@ func TestWriteYAMLParsesBack(t *testing.T) {
 				}
 				var got string
 				switch head.Kind {
-				case "Namespace", "Service", "NetworkPolicy":
+				case "Namespace", "Service", "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy":
 					got = head.APIVersion + "/" + head.Kind + "/"
 					if head.Namespace != "" {
 						got += head.Namespace + "/"
@@ -476,6 +892,27 @@ func TestWriteYAMLParsesBack(t *testing.T) {
 						t.Errorf("policy %s/%s does not round-trip:\n%s", np.Namespace, np.Name, doc)
 					}
 					pi++
+				case "AdminNetworkPolicy":
+					var o policyv1alpha1.AdminNetworkPolicy
+					mustUnmarshal(t, doc, &o)
+					if !equality.Semantic.DeepEqual(o.Spec, objs.AdminPolicies[ai].Object.Spec) {
+						t.Errorf("admin network policy %s does not round-trip:\n%s", o.Name, doc)
+					}
+					ai++
+				case "BaselineAdminNetworkPolicy":
+					var o policyv1alpha1.BaselineAdminNetworkPolicy
+					mustUnmarshal(t, doc, &o)
+					if !equality.Semantic.DeepEqual(o.Spec, objs.BaselinePolicies[bi].Object.Spec) {
+						t.Errorf("baseline admin network policy %s does not round-trip:\n%s", o.Name, doc)
+					}
+					bi++
+				case "ClusterNetworkPolicy":
+					var o policyv1beta1.ClusterNetworkPolicy
+					mustUnmarshal(t, doc, &o)
+					if !equality.Semantic.DeepEqual(o.Spec, objs.ClusterPolicies[ci].Object.Spec) {
+						t.Errorf("cluster network policy %s does not round-trip:\n%s", o.Name, doc)
+					}
+					ci++
 				default:
 					w := objs.Workloads[wi]
 					labels, spec := decodeWorkload(t, head.Kind, doc)
@@ -615,6 +1052,64 @@ func TestInterestingAddresses(t *testing.T) {
 	}
 }
 
+func TestInterestingPortsIncludeAdminTiers(t *testing.T) {
+	objs := &manifest.Objects{
+		AdminPolicies: []manifest.AdminNetworkPolicy{{Object: &policyv1alpha1.AdminNetworkPolicy{Spec: policyv1alpha1.AdminNetworkPolicySpec{
+			Ingress: []policyv1alpha1.AdminNetworkPolicyIngressRule{{Ports: &[]policyv1alpha1.AdminNetworkPolicyPort{
+				{PortNumber: &policyv1alpha1.Port{Port: 80}}, {NamedPort: ptr("http")},
+			}}},
+		}}}},
+		BaselinePolicies: []manifest.BaselineAdminNetworkPolicy{{Object: &policyv1alpha1.BaselineAdminNetworkPolicy{Spec: policyv1alpha1.BaselineAdminNetworkPolicySpec{
+			Egress: []policyv1alpha1.BaselineAdminNetworkPolicyEgressRule{{Ports: &[]policyv1alpha1.AdminNetworkPolicyPort{
+				{PortRange: &policyv1alpha1.PortRange{Start: 1000, End: 2000}},
+			}}},
+		}}}},
+		ClusterPolicies: []manifest.ClusterNetworkPolicy{{Object: &policyv1beta1.ClusterNetworkPolicy{Spec: policyv1beta1.ClusterNetworkPolicySpec{
+			Ingress: []policyv1beta1.ClusterNetworkPolicyIngressRule{{Protocols: []policyv1beta1.ClusterNetworkPolicyProtocol{
+				{TCP: &policyv1beta1.ClusterNetworkPolicyProtocolTCP{DestinationPort: &policyv1beta1.Port{Number: 443}}},
+				{UDP: &policyv1beta1.ClusterNetworkPolicyProtocolUDP{}},
+			}}},
+			Egress: []policyv1beta1.ClusterNetworkPolicyEgressRule{{Protocols: []policyv1beta1.ClusterNetworkPolicyProtocol{
+				{SCTP: &policyv1beta1.ClusterNetworkPolicyProtocolSCTP{DestinationPort: &policyv1beta1.Port{Range: &policyv1beta1.PortRange{Start: 3000, End: 3100}}}},
+			}}},
+		}}}},
+	}
+	got := clustergen.InterestingPorts(objs)
+	want := "1,79-81,442-444,999-1001,1999-2001,2999-3001,3099-3101,65535"
+	if got.String() != want {
+		t.Errorf("InterestingPorts = %v, want %v", got, want)
+	}
+}
+
+func TestInterestingAddressesIncludeNetworks(t *testing.T) {
+	objs := &manifest.Objects{
+		AdminPolicies: []manifest.AdminNetworkPolicy{{Object: &policyv1alpha1.AdminNetworkPolicy{Spec: policyv1alpha1.AdminNetworkPolicySpec{
+			Egress: []policyv1alpha1.AdminNetworkPolicyEgressRule{{To: []policyv1alpha1.AdminNetworkPolicyEgressPeer{{Networks: []policyv1alpha1.CIDR{"10.0.0.0/8", "bad"}}}}},
+		}}}},
+		BaselinePolicies: []manifest.BaselineAdminNetworkPolicy{{Object: &policyv1alpha1.BaselineAdminNetworkPolicy{Spec: policyv1alpha1.BaselineAdminNetworkPolicySpec{
+			Egress: []policyv1alpha1.BaselineAdminNetworkPolicyEgressRule{{To: []policyv1alpha1.BaselineAdminNetworkPolicyEgressPeer{{Networks: []policyv1alpha1.CIDR{"192.168.1.0/24"}}}}},
+		}}}},
+		ClusterPolicies: []manifest.ClusterNetworkPolicy{{Object: &policyv1beta1.ClusterNetworkPolicy{Spec: policyv1beta1.ClusterNetworkPolicySpec{
+			Egress: []policyv1beta1.ClusterNetworkPolicyEgressRule{{To: []policyv1beta1.ClusterNetworkPolicyEgressPeer{{Networks: []policyv1beta1.CIDR{"fd00::/8"}}}}},
+		}}}},
+	}
+	var got []string
+	for _, a := range clustergen.InterestingAddresses(objs) {
+		got = append(got, a.String())
+	}
+	want := []string{
+		"0.0.0.0", "9.255.255.255", "10.0.0.0", "10.255.255.255", "11.0.0.0",
+		"192.168.0.255", "192.168.1.0", "192.168.1.255", "192.168.2.0", "255.255.255.255",
+		"::", "fcff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fd00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		"fe00::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("InterestingAddresses =\n%v\nwant\n%v", got, want)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // endpoints lists a pod of every workload and every interesting address.
 func endpoints(objs *manifest.Objects) []reference.Endpoint {
 	var out []reference.Endpoint
@@ -631,8 +1126,11 @@ func endpoints(objs *manifest.Objects) []reference.Endpoint {
 // reference evaluator: any port behaves as the largest interesting port at
 // or below it.
 func TestInterestingPortsAreExhaustive(t *testing.T) {
-	for seed := range uint64(15) {
-		objs := random(seed)
+	for seed := range uint64(30) {
+		objs := random(seed / 2)
+		if seed%2 == 1 {
+			objs = randomTiered(seed / 2)
+		}
 		interesting := clustergen.InterestingPorts(objs)
 		rng := rand.New(rand.NewPCG(seed, 99))
 		pods := objs.Workloads
@@ -658,8 +1156,11 @@ func TestInterestingPortsAreExhaustive(t *testing.T) {
 // with the reference evaluator: any address behaves as the largest
 // interesting address of its family at or below it.
 func TestInterestingAddressesAreExhaustive(t *testing.T) {
-	for seed := range uint64(15) {
-		objs := random(seed)
+	for seed := range uint64(30) {
+		objs := random(seed / 2)
+		if seed%2 == 1 {
+			objs = randomTiered(seed / 2)
+		}
 		interesting := clustergen.InterestingAddresses(objs)
 		rng := rand.New(rand.NewPCG(seed, 98))
 		for range 200 {

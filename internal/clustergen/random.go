@@ -16,7 +16,17 @@ import (
 
 // RandomSize bounds a Random cluster. Small sizes find bugs fastest and
 // shrink to readable counterexamples; DefaultRandomSize is a good start.
-type RandomSize struct{ Namespaces, Workloads, Policies int }
+type RandomSize struct {
+	Namespaces, Workloads, Policies int
+	// AdminPolicies is the number of Admin-tier policies
+	// (AdminNetworkPolicies and ClusterNetworkPolicies of tier Admin, with
+	// now and then a ClusterNetworkPolicy of an invalid tier among them);
+	// BaselinePolicies the number of Baseline-tier ones (at most one
+	// BaselineAdminNetworkPolicy, the rest ClusterNetworkPolicies of tier
+	// Baseline). Zero draws none and leaves the rest of the cluster exactly
+	// as without these fields: they are drawn after everything else.
+	AdminPolicies, BaselinePolicies int
+}
 
 // DefaultRandomSize is the size property tests use unless they need another.
 var DefaultRandomSize = RandomSize{Namespaces: 3, Workloads: 8, Policies: 6}
@@ -66,6 +76,18 @@ var (
 // TCP/UDP/SCTP, absent ports, empty from/to, empty ingress/egress lists,
 // given or defaulted policyTypes, policies in namespaces without workloads,
 // peers with no selector, and workloads of different kinds sharing a name.
+//
+// With size.AdminPolicies or size.BaselinePolicies it also draws the admin
+// tiers: AdminNetworkPolicies, ClusterNetworkPolicies (tiers Admin and
+// Baseline, API versions v1beta1 and v1alpha2) and at most one
+// BaselineAdminNetworkPolicy (usually named "default"), with priorities from
+// a small pool so that they tie, subjects by namespaces or pods, peers by
+// namespaces, pods, networks (the ipBlock CIDR pool), nodes and domainNames,
+// all actions, port numbers, ranges and named ports, CNP protocols with and
+// without destination ports; and, rarely, what the API rejects: priorities
+// outside 0..1000, other CNP tiers, other BANP names, subjects and peers
+// with no field or two, empty peer and port lists, unknown actions, invalid
+// CIDRs, port entries with no field or two, reversed ranges.
 func Random(rng *rand.Rand, size RandomSize) *manifest.Objects {
 	g := &randomGen{rng: rng}
 	nNS := max(size.Namespaces, 1)
@@ -109,6 +131,8 @@ func Random(rng *rand.Rand, size RandomSize) *manifest.Objects {
 		declared := len(kv) > 0 || !used[name] || g.chance(1, 2)
 		objs.Namespaces = append(objs.Namespaces, namespaceObject(name, declared, kv...))
 	}
+	// Last, so that clusters without them are drawn as before.
+	g.tiers(objs, max(size.AdminPolicies, 0), max(size.BaselinePolicies, 0))
 	sortObjects(objs)
 	return objs
 }

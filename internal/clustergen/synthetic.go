@@ -13,13 +13,17 @@ import (
 )
 
 // SyntheticOptions sizes a Synthetic cluster: Namespaces × WorkloadsPerNamespace
-// workloads (and a Service for each workload that serves ports) and Policies
-// policies. Seed picks the random
-// details (versions, which apps a policy names); the same options give the
-// same cluster.
+// workloads (and a Service for each workload that serves ports), Policies
+// NetworkPolicies and AdminPolicies admin-tier policies (0 = none). Seed
+// picks the random details (versions, which apps a policy names); the same
+// options give the same cluster.
 type SyntheticOptions struct {
 	Namespaces, WorkloadsPerNamespace, Policies int
-	Seed                                        uint64
+	// AdminPolicies is the number of cluster guardrails:
+	// AdminNetworkPolicies, ClusterNetworkPolicies and the
+	// BaselineAdminNetworkPolicy "default" together.
+	AdminPolicies int
+	Seed          uint64
 }
 
 // Synthetic builds a realistic large cluster for benchmarks: N namespaces ×
@@ -33,6 +37,18 @@ type SyntheticOptions struct {
 // policies point at them. Policies go round-robin over the namespaces and
 // cycle through the templates, so every kind of policy appears once K is
 // large enough.
+//
+// With AdminPolicies, the cluster also has guardrails: first the
+// BaselineAdminNetworkPolicy "default" (namespaces closed to each other,
+// monitoring may scrape metrics), then, cycling, Baseline-tier
+// ClusterNetworkPolicies opening the namespaces of a team to each other,
+// DNS to CoreDNS allowed for every pod, kube-system closed to other
+// namespaces except DNS (monitoring passed to NetworkPolicies), Prometheus
+// scraping passed to the lower tiers, the cloud metadata service denied,
+// production separated from dev and staging, HTTPS egress to the internet
+// for frontends in the Baseline tier, and partner domain names for the
+// payments API. They draw nothing from the seed, so the rest of the cluster
+// is the same whatever AdminPolicies is.
 func Synthetic(opts SyntheticOptions) *manifest.Objects {
 	s := &synthGen{rng: rand.New(rand.NewPCG(opts.Seed, 0x636c757374657267))}
 	objs := &manifest.Objects{}
@@ -61,6 +77,7 @@ func Synthetic(opts SyntheticOptions) *manifest.Objects {
 			}})
 		}
 	}
+	s.guardrails(objs, opts.AdminPolicies)
 	sortObjects(objs)
 	return objs
 }

@@ -8,6 +8,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tightnet/tightnet/internal/manifest"
@@ -15,7 +17,8 @@ import (
 
 // WriteYAML writes objects as a multi-document YAML manifest, each document
 // starting with "---": Namespaces, then workloads, then Services, then
-// NetworkPolicies, each group in objs' order.
+// NetworkPolicies, then AdminNetworkPolicies, BaselineAdminNetworkPolicies
+// and ClusterNetworkPolicies, each group in objs' order.
 //
 // Only declared namespaces are written: an undeclared one is implied by the
 // objects in it, as when the inputs reference it without defining it.
@@ -23,6 +26,11 @@ import (
 // StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob or
 // Pod) whose pod template carries PodLabels and Pod; a controller's selector
 // is PodLabels. An unknown Kind is an error.
+//
+// AdminNetworkPolicies and BaselineAdminNetworkPolicies are written as
+// policy.networking.k8s.io/v1alpha1, a ClusterNetworkPolicy with its
+// APIVersion (policy.networking.k8s.io/v1beta1 when empty); the admin
+// tiers are written without status.
 func WriteYAML(w io.Writer, objs *manifest.Objects) error {
 	var docs []any
 	for _, ns := range objs.Namespaces {
@@ -57,6 +65,40 @@ func WriteYAML(w io.Writer, objs *manifest.Objects) error {
 		np.APIVersion, np.Kind = "networking.k8s.io/v1", "NetworkPolicy"
 		docs = append(docs, np)
 	}
+	for _, p := range objs.AdminPolicies {
+		if p.Object == nil {
+			continue
+		}
+		docs = append(docs, specDoc[policyv1alpha1.AdminNetworkPolicySpec]{
+			TypeMeta:   metav1.TypeMeta{APIVersion: policyV1alpha1, Kind: "AdminNetworkPolicy"},
+			ObjectMeta: p.Object.ObjectMeta,
+			Spec:       p.Object.Spec,
+		})
+	}
+	for _, p := range objs.BaselinePolicies {
+		if p.Object == nil {
+			continue
+		}
+		docs = append(docs, specDoc[policyv1alpha1.BaselineAdminNetworkPolicySpec]{
+			TypeMeta:   metav1.TypeMeta{APIVersion: policyV1alpha1, Kind: "BaselineAdminNetworkPolicy"},
+			ObjectMeta: p.Object.ObjectMeta,
+			Spec:       p.Object.Spec,
+		})
+	}
+	for _, p := range objs.ClusterPolicies {
+		if p.Object == nil {
+			continue
+		}
+		apiVersion := p.APIVersion
+		if apiVersion == "" {
+			apiVersion = policyV1beta1
+		}
+		docs = append(docs, specDoc[policyv1beta1.ClusterNetworkPolicySpec]{
+			TypeMeta:   metav1.TypeMeta{APIVersion: apiVersion, Kind: "ClusterNetworkPolicy"},
+			ObjectMeta: p.Object.ObjectMeta,
+			Spec:       p.Object.Spec,
+		})
+	}
 	for _, doc := range docs {
 		b, err := yaml.Marshal(doc)
 		if err != nil {
@@ -70,6 +112,14 @@ func WriteYAML(w io.Writer, objs *manifest.Objects) error {
 		}
 	}
 	return nil
+}
+
+// specDoc is a cluster-scoped object with metadata and spec, written without
+// the status its Go type always marshals.
+type specDoc[Spec any] struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              Spec `json:"spec"`
 }
 
 // workloadObject is the Kubernetes object of the workload's Kind.

@@ -20,8 +20,10 @@ var allowed = map[string][]string{
 	"internal/analyze":           {"internal/manifest", "internal/model"},
 	"internal/analyze/reference": {"internal/manifest", "internal/model"},
 	"internal/clustergen":        {"internal/manifest", "internal/model"},
-	"internal/report":            {"internal/model"},
-	"internal/stage":             {"internal/analyze", "internal/manifest", "internal/model", "internal/report"},
+	"internal/diff":              {"internal/model"},
+	"internal/firewall":          {"internal/model"},
+	"internal/report":            {"internal/firewall", "internal/model"},
+	"internal/stage":             {"internal/analyze", "internal/diff", "internal/firewall", "internal/manifest", "internal/model", "internal/report"},
 	"images/...":                 {"internal/stage"},
 	"internal/depcheck":          {},
 }

@@ -81,6 +81,12 @@ func (r *reader) assemble() *Objects {
 			out.BaselinePolicies = append(out.BaselinePolicies, BaselineAdminNetworkPolicy{Object: c, Source: o.source})
 		case *policyv1beta1.ClusterNetworkPolicy:
 			out.ClusterPolicies = append(out.ClusterPolicies, ClusterNetworkPolicy{Object: c, APIVersion: o.apiVersion, Source: o.source})
+		default:
+			if rt, ok := route(o.kind, o.namespace, o.name, c); ok {
+				rt.Source = o.source
+				out.Routes = append(out.Routes, rt)
+				use(o)
+			}
 		case podTemplate:
 			if top := topController(o, index); top != o {
 				r.log.Debug("folding object into its controller", "object", o.id(), "controller", top.id(), "location", o.source.String())
@@ -116,6 +122,9 @@ func (r *reader) assemble() *Objects {
 	})
 	slices.SortFunc(out.Policies, func(a, b NetworkPolicy) int {
 		return cmp.Or(cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
+	})
+	slices.SortFunc(out.Routes, func(a, b Route) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Kind, b.Kind))
 	})
 	slices.SortFunc(out.AdminPolicies, func(a, b AdminNetworkPolicy) int { return cmp.Compare(a.Object.Name, b.Object.Name) })
 	slices.SortFunc(out.BaselinePolicies, func(a, b BaselineAdminNetworkPolicy) int { return cmp.Compare(a.Object.Name, b.Object.Name) })

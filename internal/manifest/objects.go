@@ -3,6 +3,7 @@ package manifest
 import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	policyv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 	policyv1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
@@ -27,6 +28,9 @@ type Objects struct {
 	AdminPolicies    []AdminNetworkPolicy
 	BaselinePolicies []BaselineAdminNetworkPolicy
 	ClusterPolicies  []ClusterNetworkPolicy
+	// Routes are the ways into the cluster through an ingress controller
+	// or a gateway, sorted by namespace, name and kind.
+	Routes []Route
 	// Findings are problems with the inputs that did not stop the read:
 	// malformed documents, objects that could not be decoded, skipped files.
 	Findings []model.Finding
@@ -98,4 +102,28 @@ type ClusterNetworkPolicy struct {
 	Object     *policyv1beta1.ClusterNetworkPolicy
 	APIVersion string
 	Source     model.Location
+}
+
+// Route is a way traffic enters the cluster through the ingress controller
+// or a gateway: an Ingress, an OpenShift Route, or a Gateway API route
+// (HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, UDPRoute), reduced to the
+// Services it sends traffic to.
+type Route struct {
+	Kind      string
+	Namespace string
+	Name      string
+	Backends  []Backend
+	Source    model.Location
+}
+
+// Backend is a Service a route sends traffic to.
+type Backend struct {
+	Namespace string
+	Service   string
+	// Port is the Service port, by number or by name; unset (zero value)
+	// means every port of the Service.
+	Port intstr.IntOrString
+	// TargetPort, set by OpenShift Routes only, is the pod port, by number
+	// or by container port name, bypassing the Service's port list.
+	TargetPort *intstr.IntOrString
 }

@@ -171,6 +171,32 @@ func render(o *Objects) string {
 		fmt.Fprintf(&b, "  %s/%s at %s podSelector: %s types: %s ingress: %d egress: %d\n", p.Object.Namespace, p.Object.Name, p.Source,
 			selector(p.Object.Spec.PodSelector), strings.Join(types, ","), len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress))
 	}
+	if len(o.Routes) > 0 {
+		b.WriteString("routes:\n")
+		for _, r := range o.Routes {
+			var backends []string
+			for _, be := range r.Backends {
+				target := ""
+				if be.TargetPort != nil {
+					target = " target " + be.TargetPort.String()
+				}
+				backends = append(backends, fmt.Sprintf("%s/%s port %s%s", be.Namespace, be.Service, be.Port.String(), target))
+			}
+			fmt.Fprintf(&b, "  %s %s/%s at %s backends: %s\n", r.Kind, r.Namespace, r.Name, r.Source, strings.Join(backends, "; "))
+		}
+	}
+	if len(o.AdminPolicies)+len(o.BaselinePolicies)+len(o.ClusterPolicies) > 0 {
+		b.WriteString("admin tiers:\n")
+		for _, p := range o.AdminPolicies {
+			fmt.Fprintf(&b, "  AdminNetworkPolicy %s at %s priority %d\n", p.Object.Name, p.Source, p.Object.Spec.Priority)
+		}
+		for _, p := range o.BaselinePolicies {
+			fmt.Fprintf(&b, "  BaselineAdminNetworkPolicy %s at %s\n", p.Object.Name, p.Source)
+		}
+		for _, p := range o.ClusterPolicies {
+			fmt.Fprintf(&b, "  ClusterNetworkPolicy %s (%s) at %s tier %s priority %d\n", p.Object.Name, p.APIVersion, p.Source, p.Object.Spec.Tier, p.Object.Spec.Priority)
+		}
+	}
 	b.WriteString("findings:\n")
 	for _, f := range o.Findings {
 		fmt.Fprintf(&b, "  %s", f)

@@ -31,7 +31,9 @@ type ConnectivityMap struct {
 	Kind        string       `json:"kind"`
 	Peers       []Peer       `json:"peers"`
 	Connections []Connection `json:"connections"`
-	Findings    []Finding    `json:"findings"`
+	// Exposure lists, per workload, how open it is; present when asked for.
+	Exposure []Exposure `json:"exposure,omitempty"`
+	Findings []Finding  `json:"findings"`
 }
 
 // Connection is one edge of a ConnectivityMap.
@@ -103,4 +105,26 @@ func Decode(data []byte, kind string, v any) error {
 		return fmt.Errorf("decode %s: %w", kind, err)
 	}
 	return nil
+}
+
+// Exposure is how open one workload is, whatever talks to it: what an
+// arbitrary pod anywhere in the cluster (any namespace, any labels) may open
+// to it and it to such a pod, and what every external address may open to
+// it and it to every external address. Isolated says whether some
+// NetworkPolicy selects the workload for that direction.
+type Exposure struct {
+	Peer            Peer          `json:"peer"`
+	IngressIsolated bool          `json:"ingressIsolated"`
+	EgressIsolated  bool          `json:"egressIsolated"`
+	FromCluster     ConnectionSet `json:"fromCluster"`
+	ToCluster       ConnectionSet `json:"toCluster"`
+	FromExternal    ConnectionSet `json:"fromExternal"`
+	ToExternal      ConnectionSet `json:"toExternal"`
+}
+
+// Exposed reports whether the workload is open in any of the four ways, or
+// not isolated in some direction.
+func (x Exposure) Exposed() bool {
+	return !x.IngressIsolated || !x.EgressIsolated || !x.FromCluster.IsEmpty() || !x.ToCluster.IsEmpty() ||
+		!x.FromExternal.IsEmpty() || !x.ToExternal.IsEmpty()
 }

@@ -29,10 +29,12 @@ const (
 	Markdown Format = "md"
 	DOT      Format = "dot"
 	Mermaid  Format = "mermaid"
+	// Rules is the firewall-rule view: firewall.Rules rendered by Firewall.
+	Rules Format = "rules"
 )
 
 // ConnectivityFormats lists the formats Connectivity renders, JSON included.
-func ConnectivityFormats() []Format { return []Format{Text, JSON, CSV, Markdown, DOT, Mermaid} }
+func ConnectivityFormats() []Format { return []Format{Text, JSON, CSV, Markdown, DOT, Mermaid, Rules} }
 
 // ParseFormat checks a format name against the allowed ones.
 func ParseFormat(s string, allowed []Format) (Format, error) {

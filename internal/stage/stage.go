@@ -109,6 +109,8 @@ type stageDef struct {
 func stages() []stageDef {
 	return []stageDef{
 		{"connectivity", connectivityCommand},
+		{"explain", explainCommand},
+		{"diff", diffCommand},
 	}
 }
 

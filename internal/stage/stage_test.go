@@ -51,7 +51,7 @@ func golden(t *testing.T, name, got string) {
 // TestConnectivityFormats renders the same input in every format, with and
 // without a focus, against golden files.
 func TestConnectivityFormats(t *testing.T) {
-	for _, format := range []string{"txt", "json", "csv", "md", "dot", "mermaid"} {
+	for _, format := range []string{"txt", "json", "csv", "md", "dot", "mermaid", "rules"} {
 		for _, focus := range []string{"", "db/postgres"} {
 			name := "connectivity." + format
 			args := []string{"connectivity", "testdata/app", "-o", format}
@@ -67,6 +67,20 @@ func TestConnectivityFormats(t *testing.T) {
 				golden(t, name, r.stdout)
 			})
 		}
+	}
+}
+
+// TestExposure pins the exposure section in text, Markdown and JSON.
+func TestExposure(t *testing.T) {
+	for _, format := range []string{"txt", "md", "json"} {
+		r := tightnet(t, "", "connectivity", "testdata/app", "--exposure", "-o", format)
+		if r.code != stage.ExitOK {
+			t.Fatalf("exit %d: %s", r.code, r.stder)
+		}
+		golden(t, "exposure."+format, r.stdout)
+	}
+	if r := tightnet(t, "", "connectivity", "testdata/app", "--exposure", "-o", "dot"); r.code != stage.ExitError {
+		t.Errorf("--exposure -o dot: exit %d, want a usage error", r.code)
 	}
 }
 
@@ -221,5 +235,34 @@ func TestStageImageMatchesSubcommand(t *testing.T) {
 	}
 	if code := stage.Run(context.Background(), "nosuchstage", nil, stage.Streams{In: strings.NewReader(""), Out: &out, Err: &errs}); code != stage.ExitError {
 		t.Errorf("unknown stage: exit %d", code)
+	}
+}
+
+// TestExplain pins explanations: a pair with a NetworkPolicy on both sides,
+// one connection, from an address, and the whole view with --explain.
+func TestExplain(t *testing.T) {
+	for name, args := range map[string][]string{
+		"explain-pair.txt":         {"explain", "testdata/app", "--src", "web/frontend", "--dst", "db/postgres"},
+		"explain-port.txt":         {"explain", "testdata/app", "--src", "web/frontend", "--dst", "db/postgres", "--port", "5432"},
+		"explain-address.txt":      {"explain", "testdata/app", "--src", "10.1.2.3", "--dst", "web/frontend"},
+		"connectivity-explain.txt": {"connectivity", "testdata/app", "--explain"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := tightnet(t, "", args...)
+			if r.code != stage.ExitOK {
+				t.Fatalf("exit %d: %s", r.code, r.stder)
+			}
+			golden(t, name, r.stdout)
+		})
+	}
+	for _, args := range [][]string{
+		{"explain", "testdata/app", "--src", "web/frontend"},
+		{"explain", "testdata/app", "--src", "web/nope", "--dst", "db/postgres"},
+		{"explain", "testdata/app", "--src", "web/frontend", "--dst", "db/postgres", "--port", "70000"},
+		{"connectivity", "testdata/app", "--explain", "-o", "json"},
+	} {
+		if r := tightnet(t, "", args...); r.code != stage.ExitError {
+			t.Errorf("%v: exit %d, want %d; stderr %s", args, r.code, stage.ExitError, r.stder)
+		}
 	}
 }

@@ -1,17 +1,22 @@
-// Package reference decides Kubernetes NetworkPolicy (networking.k8s.io/v1)
-// connectivity the slow, obvious way: one concrete connection at a time,
-// written straight from the Kubernetes documentation, with no caching, no
-// equivalence classes and no cleverness.
+// Package reference decides Kubernetes network-policy connectivity the slow,
+// obvious way: one concrete connection at a time, written straight from the
+// documentation, with no caching, no equivalence classes and no cleverness.
+// It covers NetworkPolicy (networking.k8s.io/v1) and the cluster-wide admin
+// tiers around it: AdminNetworkPolicy and BaselineAdminNetworkPolicy
+// (policy.networking.k8s.io/v1alpha1) and ClusterNetworkPolicy
+// (policy.networking.k8s.io/v1alpha2 and v1beta1).
 //
 // It is the oracle that the fast connectivity engine is property-tested
 // against, so clarity and literal fidelity to the documentation matter more
 // than speed: every rule below quotes the sentence of the documentation it
 // implements, either the concept page
 // (https://kubernetes.io/docs/concepts/services-networking/network-policies/,
-// "the concept page") or the networking/v1 API reference ("the API
-// reference"), and every decision the documentation leaves open is written
-// down as the project's decision where it is made. Each rule is pinned by a
-// test in reference_test.go named after it.
+// "the concept page"), the networking/v1 API reference ("the API
+// reference"), or the doc comments of the sigs.k8s.io/network-policy-api
+// v0.3.0 Go types ("the admin API"), and every decision the documentation
+// leaves open is written down as the project's decision where it is made.
+// Each rule is pinned by a test in reference_test.go or tiers_test.go named
+// after it.
 //
 // Input: manifest.Objects and one connection (source, destination, protocol,
 // port). Output: allowed or not. It must not be used by stages (it is far too
@@ -60,11 +65,16 @@ func (e Endpoint) String() string {
 // Concept page: "For a connection from a source pod to a destination pod to
 // be allowed, both the egress policy on the source pod and the ingress policy
 // on the destination pod need to allow the connection. If either side does
-// not allow the connection, it will not happen."
+// not allow the connection, it will not happen." The admin tiers decide per
+// direction too (admin API, ClusterNetworkPolicyEgressRule.action: "Accept:
+// Accepts the selected traffic [...]. No further egress ClusterNetworkPolicy
+// or NetworkPolicy rules will be processed but any ingress rules at the
+// destination do apply."), so each side is decided on its own, tier by tier
+// (decideSide), and the connection is allowed iff both sides are.
 //
 // Project decision: a connection between two IP endpoints is not a cluster
-// question (no NetworkPolicy can select either end), so Allowed reports false
-// for it rather than guess.
+// question (no policy can select either end), so Allowed reports false for it
+// rather than guess.
 func Allowed(objs *manifest.Objects, src, dst Endpoint, proto model.Protocol, port int) bool {
 	if src.Workload == nil && dst.Workload == nil {
 		return false
@@ -95,10 +105,27 @@ func Conns(objs *manifest.Objects, src, dst Endpoint, ports model.PortSet) model
 // egressAllows decides the source's side of the connection.
 func egressAllows(objs *manifest.Objects, src, dst Endpoint, proto model.Protocol, port int) bool {
 	// Traffic from an address outside the cluster leaves no pod, so no
-	// NetworkPolicy's egress side applies to it.
+	// policy's egress side applies to it.
 	if src.Workload == nil {
 		return true
 	}
+	return decideSide(objs, egress, src.Workload, dst, dst, proto, port)
+}
+
+// ingressAllows decides the destination's side of the connection.
+func ingressAllows(objs *manifest.Objects, src, dst Endpoint, proto model.Protocol, port int) bool {
+	// Traffic to an address outside the cluster enters no pod, so no
+	// policy's ingress side applies to it.
+	if dst.Workload == nil {
+		return true
+	}
+	return decideSide(objs, ingress, dst.Workload, src, dst, proto, port)
+}
+
+// networkPolicyEgress decides the source pod's side by NetworkPolicies
+// alone: whether any isolates the pod for egress and, if so, whether one
+// allows the connection.
+func networkPolicyEgress(objs *manifest.Objects, src *manifest.Workload, dst Endpoint, proto model.Protocol, port int) (isolated, allowed bool) {
 	// Concept page: "By default, a pod is non-isolated for egress; all
 	// outbound connections are allowed. A pod is isolated for egress if there
 	// is any NetworkPolicy that both selects the pod and has "Egress" in its
@@ -107,10 +134,9 @@ func egressAllows(objs *manifest.Objects, src, dst Endpoint, proto model.Protoco
 	// the pod are those allowed by the egress list of some NetworkPolicy that
 	// applies to the pod for egress. [...] The effects of those egress lists
 	// combine additively."
-	isolated := false
 	for _, p := range objs.Policies {
 		np := p.Object
-		if np == nil || !selectsPod(np, src.Workload) || !hasPolicyType(np, networkingv1.PolicyTypeEgress) {
+		if np == nil || !selectsPod(np, src) || !hasPolicyType(np, networkingv1.PolicyTypeEgress) {
 			continue
 		}
 		isolated = true
@@ -118,20 +144,17 @@ func egressAllows(objs *manifest.Objects, src, dst Endpoint, proto model.Protoco
 		// both ports and to."
 		for _, rule := range np.Spec.Egress {
 			if peersMatch(objs, policyNamespace(np), rule.To, dst) && portsMatch(rule.Ports, dst, proto, port) {
-				return true
+				return true, true
 			}
 		}
 	}
-	return !isolated
+	return isolated, false
 }
 
-// ingressAllows decides the destination's side of the connection.
-func ingressAllows(objs *manifest.Objects, src, dst Endpoint, proto model.Protocol, port int) bool {
-	// Traffic to an address outside the cluster enters no pod, so no
-	// NetworkPolicy's ingress side applies to it.
-	if dst.Workload == nil {
-		return true
-	}
+// networkPolicyIngress decides the destination pod's side by
+// NetworkPolicies alone: whether any isolates the pod for ingress and, if
+// so, whether one allows the connection.
+func networkPolicyIngress(objs *manifest.Objects, src Endpoint, dst *manifest.Workload, proto model.Protocol, port int) (isolated, allowed bool) {
 	// Concept page: "By default, a pod is non-isolated for ingress; all
 	// inbound connections are allowed. A pod is isolated for ingress if there
 	// is any NetworkPolicy that both selects the pod and has "Ingress" in its
@@ -142,22 +165,21 @@ func ingressAllows(objs *manifest.Objects, src, dst Endpoint, proto model.Protoc
 	// effects of those ingress lists combine additively."
 	// (Connections from the pod's own node are not modelled: nodes are not
 	// endpoints here.)
-	isolated := false
 	for _, p := range objs.Policies {
 		np := p.Object
-		if np == nil || !selectsPod(np, dst.Workload) || !hasPolicyType(np, networkingv1.PolicyTypeIngress) {
+		if np == nil || !selectsPod(np, dst) || !hasPolicyType(np, networkingv1.PolicyTypeIngress) {
 			continue
 		}
 		isolated = true
 		// API reference (NetworkPolicyIngressRule): "The traffic must match
 		// both ports and from."
 		for _, rule := range np.Spec.Ingress {
-			if peersMatch(objs, policyNamespace(np), rule.From, src) && portsMatch(rule.Ports, dst, proto, port) {
-				return true
+			if peersMatch(objs, policyNamespace(np), rule.From, src) && portsMatch(rule.Ports, Pod(dst), proto, port) {
+				return true, true
 			}
 		}
 	}
-	return !isolated
+	return isolated, false
 }
 
 // policyNamespace is the namespace a policy lives in. A namespaced object

@@ -71,6 +71,14 @@ func (r *reader) assemble() *Objects {
 			c.Namespace = o.namespace
 			out.Services = append(out.Services, Service{Object: c, Source: o.source})
 			use(o)
+		case *corev1.ConfigMap:
+			c.Namespace = o.namespace
+			out.ConfigMaps = append(out.ConfigMaps, ConfigMap{Object: c, Source: o.source})
+			use(o)
+		case *corev1.Secret:
+			c.Namespace = o.namespace
+			out.Secrets = append(out.Secrets, Secret{Object: c, Source: o.source})
+			use(o)
 		case *networkingv1.NetworkPolicy:
 			c.Namespace = o.namespace
 			out.Policies = append(out.Policies, NetworkPolicy{Object: c, Source: o.source})
@@ -93,12 +101,13 @@ func (r *reader) assemble() *Objects {
 				continue
 			}
 			out.Workloads = append(out.Workloads, Workload{
-				Kind:      o.kind,
-				Namespace: o.namespace,
-				Name:      o.name,
-				PodLabels: c.labels,
-				Pod:       c.spec,
-				Source:    o.source,
+				Kind:           o.kind,
+				Namespace:      o.namespace,
+				Name:           o.name,
+				PodLabels:      c.labels,
+				PodAnnotations: c.annotations,
+				Pod:            c.spec,
+				Source:         o.source,
 			})
 			use(o)
 		}
@@ -121,6 +130,12 @@ func (r *reader) assemble() *Objects {
 		return cmp.Or(cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
 	})
 	slices.SortFunc(out.Policies, func(a, b NetworkPolicy) int {
+		return cmp.Or(cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
+	})
+	slices.SortFunc(out.ConfigMaps, func(a, b ConfigMap) int {
+		return cmp.Or(cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
+	})
+	slices.SortFunc(out.Secrets, func(a, b Secret) int {
 		return cmp.Or(cmp.Compare(a.Object.Namespace, b.Object.Namespace), cmp.Compare(a.Object.Name, b.Object.Name))
 	})
 	slices.SortFunc(out.Routes, func(a, b Route) int {

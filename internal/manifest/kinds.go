@@ -37,8 +37,9 @@ type decodeFunc func(data []byte) (metav1.ObjectMeta, any, error)
 
 // podTemplate is the content kept of a workload.
 type podTemplate struct {
-	labels map[string]string
-	spec   corev1.PodSpec
+	labels      map[string]string
+	annotations map[string]string
+	spec        corev1.PodSpec
 }
 
 // kinds are the objects tightnet reads; documents of other kinds are skipped
@@ -47,6 +48,9 @@ type podTemplate struct {
 var kinds = map[groupKind]kindSpec{
 	{"", "Namespace"}: {versions: []string{"v1"}, clusterScoped: true, decode: typed(func(o *corev1.Namespace) metav1.ObjectMeta { return o.ObjectMeta })},
 	{"", "Service"}:   {versions: []string{"v1"}, decode: typed(func(o *corev1.Service) metav1.ObjectMeta { return o.ObjectMeta })},
+	// ConfigMaps and Secrets hold the addresses workloads connect to.
+	{"", "ConfigMap"}: {versions: []string{"v1"}, decode: typed(func(o *corev1.ConfigMap) metav1.ObjectMeta { return o.ObjectMeta })},
+	{"", "Secret"}:    {versions: []string{"v1"}, decode: typed(func(o *corev1.Secret) metav1.ObjectMeta { return o.ObjectMeta })},
 
 	{"", "Pod"}: {versions: []string{"v1"}, decode: workload(func(o *corev1.Pod) (metav1.ObjectMeta, *corev1.PodTemplateSpec) {
 		return o.ObjectMeta, &corev1.PodTemplateSpec{ObjectMeta: o.ObjectMeta, Spec: o.Spec}
@@ -128,7 +132,7 @@ func workload[T any](parts func(*T) (metav1.ObjectMeta, *corev1.PodTemplateSpec)
 		meta, tpl := parts(o)
 		var pt podTemplate
 		if tpl != nil {
-			pt = podTemplate{labels: tpl.Labels, spec: tpl.Spec}
+			pt = podTemplate{labels: tpl.Labels, annotations: tpl.Annotations, spec: tpl.Spec}
 		}
 		if pt.labels == nil {
 			pt.labels = map[string]string{}

@@ -23,6 +23,10 @@ type Objects struct {
 	Namespaces []Namespace
 	Workloads  []Workload
 	Services   []Service
+	// ConfigMaps and Secrets, sorted by namespace and name. Secret values
+	// are read to find addresses and must never be printed.
+	ConfigMaps []ConfigMap
+	Secrets    []Secret
 	Policies   []NetworkPolicy
 	// The cluster-scoped admin tiers, each sorted by name.
 	AdminPolicies    []AdminNetworkPolicy
@@ -60,6 +64,9 @@ type Workload struct {
 	// PodLabels are the labels of the workload's pods (the pod template's
 	// labels, or a Pod's own).
 	PodLabels map[string]string
+	// PodAnnotations are the pod template's annotations (Prometheus scrape
+	// annotations live there).
+	PodAnnotations map[string]string
 	// Pod is the pod template's spec (or a Pod's spec); containers and
 	// initContainers carry the named ports policies resolve.
 	Pod    corev1.PodSpec
@@ -126,4 +133,17 @@ type Backend struct {
 	// TargetPort, set by OpenShift Routes only, is the pod port, by number
 	// or by container port name, bypassing the Service's port list.
 	TargetPort *intstr.IntOrString
+}
+
+// ConfigMap is a ConfigMap object and where it was read.
+type ConfigMap struct {
+	Object *corev1.ConfigMap
+	Source model.Location
+}
+
+// Secret is a Secret object and where it was read. Its values must never be
+// printed: findings and provenance name the Secret and key only.
+type Secret struct {
+	Object *corev1.Secret
+	Source model.Location
 }

@@ -147,7 +147,7 @@ func TestReadDeepNesting(t *testing.T) {
 		// data:\n- a:\n  - a:\n    - ... alternates sequences and
 		// mappings, two levels for every two columns of indentation.
 		var b strings.Builder
-		b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stairs}\ndata:\n")
+		b.WriteString("apiVersion: example.com/v1\nkind: Stairs\nmetadata: {name: stairs}\ndata:\n")
 		for i := range levels / 2 {
 			b.WriteString(strings.Repeat("  ", i))
 			b.WriteString("- a:\n")

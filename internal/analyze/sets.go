@@ -56,16 +56,7 @@ func (t *setTable) union(a, b connID) connID {
 	case a == noConns || b == allConns:
 		return b
 	}
-	if a > b {
-		a, b = b, a
-	}
-	k := [2]connID{a, b}
-	if id, ok := t.unions[k]; ok {
-		return id
-	}
-	id := t.id(t.sets[a].Union(t.sets[b]))
-	t.unions[k] = id
-	return id
+	return t.memo(t.unions, min(a, b), max(a, b), model.ConnectionSet.Union)
 }
 
 func (t *setTable) intersection(a, b connID) connID {
@@ -75,16 +66,7 @@ func (t *setTable) intersection(a, b connID) connID {
 	case a == allConns || b == noConns:
 		return b
 	}
-	if a > b {
-		a, b = b, a
-	}
-	k := [2]connID{a, b}
-	if id, ok := t.intersect[k]; ok {
-		return id
-	}
-	id := t.id(t.sets[a].Intersect(t.sets[b]))
-	t.intersect[k] = id
-	return id
+	return t.memo(t.intersect, min(a, b), max(a, b), model.ConnectionSet.Intersect)
 }
 
 func (t *setTable) subtract(a, b connID) connID {
@@ -94,12 +76,17 @@ func (t *setTable) subtract(a, b connID) connID {
 	case a == b || b == allConns:
 		return noConns
 	}
+	return t.memo(t.minus, a, b, model.ConnectionSet.Subtract)
+}
+
+// memo computes op(a, b) once per pair of numbers.
+func (t *setTable) memo(m map[[2]connID]connID, a, b connID, op func(model.ConnectionSet, model.ConnectionSet) model.ConnectionSet) connID {
 	k := [2]connID{a, b}
-	if id, ok := t.minus[k]; ok {
+	if id, ok := m[k]; ok {
 		return id
 	}
-	id := t.id(t.sets[a].Subtract(t.sets[b]))
-	t.minus[k] = id
+	id := t.id(op(t.sets[a], t.sets[b]))
+	m[k] = id
 	return id
 }
 

@@ -133,40 +133,22 @@ func (k *compiler) tierPolicies(objs *manifest.Objects) []*tierPolicy {
 func (k *compiler) adminNetworkPolicy(o *manifest.AdminNetworkPolicy) *tierPolicy {
 	spec := &o.Object.Spec
 	p := &tierPolicy{tier: adminTier, priority: spec.Priority, kindRank: 0, kind: "AdminNetworkPolicy", name: o.Object.Name, source: o.Source}
-	if spec.Priority < 0 || spec.Priority > 1000 {
-		k.tierFinding(o.Source, p.object(), CodeAdminInvalid, model.Error,
-			"spec.priority %d is outside 0-1000; the API server rejects this policy, so it is ignored", spec.Priority)
+	if !k.validPriority(p) {
 		return nil
 	}
 	p.subjects = k.tierSubject(p, spec.Subject.Namespaces, spec.Subject.Pods)
-	p.rules = map[direction][]*tierRule{}
+	var specs []tierRuleSpec
 	for i, r := range spec.Ingress {
-		where := fmt.Sprintf("spec.ingress[%d]", i)
-		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
-		if !ok {
-			continue
-		}
-		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
-		for j, peer := range r.From {
-			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.from[%d]", where, j), peer.Namespaces, peer.Pods, nil, false)
-		}
-		k.anpPorts(p, where, r.Ports, &tr.rule)
-		p.rules[ingress] = append(p.rules[ingress], tr)
+		specs = append(specs, tierRuleSpec{ingress, i, string(r.Action), ingressPeers(r.From), anpPortsOf(r.Ports)})
 	}
 	for i, r := range spec.Egress {
-		where := fmt.Sprintf("spec.egress[%d]", i)
-		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
-		if !ok {
-			continue
+		var peers []tierPeerSpec
+		for _, peer := range r.To {
+			peers = append(peers, tierPeerSpec{peer.Namespaces, peer.Pods, networks(peer.Networks), peer.Nodes != nil || len(peer.DomainNames) > 0})
 		}
-		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
-		for j, peer := range r.To {
-			unsupported := peer.Nodes != nil || len(peer.DomainNames) > 0
-			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.to[%d]", where, j), peer.Namespaces, peer.Pods, networks(peer.Networks), unsupported)
-		}
-		k.anpPorts(p, where, r.Ports, &tr.rule)
-		p.rules[egress] = append(p.rules[egress], tr)
+		specs = append(specs, tierRuleSpec{egress, i, string(r.Action), peers, anpPortsOf(r.Ports)})
 	}
+	k.tierRules(p, "Allow", true, specs)
 	return p
 }
 
@@ -179,39 +161,18 @@ func (k *compiler) baselineAdminNetworkPolicy(o *manifest.BaselineAdminNetworkPo
 		return nil
 	}
 	p.subjects = k.tierSubject(p, spec.Subject.Namespaces, spec.Subject.Pods)
-	p.rules = map[direction][]*tierRule{}
+	var specs []tierRuleSpec
 	for i, r := range spec.Ingress {
-		where := fmt.Sprintf("spec.ingress[%d]", i)
-		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
-		if !ok || act == pass {
-			if ok {
-				k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error, "%s: action Pass is not allowed in a BaselineAdminNetworkPolicy; the rule is ignored", where)
-			}
-			continue
-		}
-		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
-		for j, peer := range r.From {
-			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.from[%d]", where, j), peer.Namespaces, peer.Pods, nil, false)
-		}
-		k.anpPorts(p, where, r.Ports, &tr.rule)
-		p.rules[ingress] = append(p.rules[ingress], tr)
+		specs = append(specs, tierRuleSpec{ingress, i, string(r.Action), ingressPeers(r.From), anpPortsOf(r.Ports)})
 	}
 	for i, r := range spec.Egress {
-		where := fmt.Sprintf("spec.egress[%d]", i)
-		act, ok := k.tierAction(p, where, string(r.Action), "Allow")
-		if !ok || act == pass {
-			if ok {
-				k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error, "%s: action Pass is not allowed in a BaselineAdminNetworkPolicy; the rule is ignored", where)
-			}
-			continue
+		var peers []tierPeerSpec
+		for _, peer := range r.To {
+			peers = append(peers, tierPeerSpec{peer.Namespaces, peer.Pods, networks(peer.Networks), peer.Nodes != nil})
 		}
-		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
-		for j, peer := range r.To {
-			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.to[%d]", where, j), peer.Namespaces, peer.Pods, networks(peer.Networks), peer.Nodes != nil)
-		}
-		k.anpPorts(p, where, r.Ports, &tr.rule)
-		p.rules[egress] = append(p.rules[egress], tr)
+		specs = append(specs, tierRuleSpec{egress, i, string(r.Action), peers, anpPortsOf(r.Ports)})
 	}
+	k.tierRules(p, "Allow", false, specs)
 	return p
 }
 
@@ -228,45 +189,96 @@ func (k *compiler) clusterNetworkPolicy(o *manifest.ClusterNetworkPolicy) *tierP
 			"spec.tier %q is neither Admin nor Baseline; the API server rejects this policy, so it is ignored", spec.Tier)
 		return nil
 	}
-	if spec.Priority < 0 || spec.Priority > 1000 {
-		k.tierFinding(o.Source, p.object(), CodeAdminInvalid, model.Error,
-			"spec.priority %d is outside 0-1000; the API server rejects this policy, so it is ignored", spec.Priority)
+	if !k.validPriority(p) {
 		return nil
 	}
 	p.subjects = k.tierSubject(p, spec.Subject.Namespaces, (*policyv1alpha1.NamespacedPod)(spec.Subject.Pods))
-	p.rules = map[direction][]*tierRule{}
+	var specs []tierRuleSpec
 	for i, r := range spec.Ingress {
-		where := fmt.Sprintf("spec.ingress[%d]", i)
-		act, ok := k.tierAction(p, where, string(r.Action), "Accept")
-		if !ok {
-			continue
+		var peers []tierPeerSpec
+		for _, peer := range r.From {
+			peers = append(peers, tierPeerSpec{namespaces: peer.Namespaces, pods: (*policyv1alpha1.NamespacedPod)(peer.Pods)})
 		}
-		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
-		for j, peer := range r.From {
-			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.from[%d]", where, j), peer.Namespaces, (*policyv1alpha1.NamespacedPod)(peer.Pods), nil, false)
-		}
-		k.cnpPorts(p, where, r.Protocols, &tr.rule)
-		p.rules[ingress] = append(p.rules[ingress], tr)
+		specs = append(specs, tierRuleSpec{ingress, i, string(r.Action), peers, cnpPortsOf(r.Protocols)})
 	}
 	for i, r := range spec.Egress {
-		where := fmt.Sprintf("spec.egress[%d]", i)
-		act, ok := k.tierAction(p, where, string(r.Action), "Accept")
-		if !ok {
-			continue
-		}
-		tr := &tierRule{rule: rule{index: i, classes: newBitset(len(k.c.classes))}, action: act}
-		for j, peer := range r.To {
+		var peers []tierPeerSpec
+		for _, peer := range r.To {
 			var nets []string
 			for _, n := range peer.Networks {
 				nets = append(nets, string(n))
 			}
-			unsupported := peer.Nodes != nil || len(peer.DomainNames) > 0
-			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.to[%d]", where, j), peer.Namespaces, (*policyv1alpha1.NamespacedPod)(peer.Pods), nets, unsupported)
+			peers = append(peers, tierPeerSpec{peer.Namespaces, (*policyv1alpha1.NamespacedPod)(peer.Pods), nets, peer.Nodes != nil || len(peer.DomainNames) > 0})
 		}
-		k.cnpPorts(p, where, r.Protocols, &tr.rule)
-		p.rules[egress] = append(p.rules[egress], tr)
+		specs = append(specs, tierRuleSpec{egress, i, string(r.Action), peers, cnpPortsOf(r.Protocols)})
 	}
+	k.tierRules(p, "Accept", true, specs)
 	return p
+}
+
+// tierRuleSpec is a rule of any admin kind, before compiling.
+type tierRuleSpec struct {
+	d      direction
+	index  int
+	action string
+	peers  []tierPeerSpec
+	ports  func(k *compiler, p *tierPolicy, where string, r *rule)
+}
+
+// tierPeerSpec is a peer of any admin kind: the fields they share.
+type tierPeerSpec struct {
+	namespaces  *metav1.LabelSelector
+	pods        *policyv1alpha1.NamespacedPod
+	networks    []string
+	unsupported bool // nodes or domainNames
+}
+
+func ingressPeers(from []policyv1alpha1.AdminNetworkPolicyIngressPeer) []tierPeerSpec {
+	out := make([]tierPeerSpec, len(from))
+	for i, peer := range from {
+		out[i] = tierPeerSpec{namespaces: peer.Namespaces, pods: peer.Pods}
+	}
+	return out
+}
+
+func anpPortsOf(ports *[]policyv1alpha1.AdminNetworkPolicyPort) func(*compiler, *tierPolicy, string, *rule) {
+	return func(k *compiler, p *tierPolicy, where string, r *rule) { k.anpPorts(p, where, ports, r) }
+}
+
+func cnpPortsOf(protocols []policyv1beta1.ClusterNetworkPolicyProtocol) func(*compiler, *tierPolicy, string, *rule) {
+	return func(k *compiler, p *tierPolicy, where string, r *rule) { k.cnpPorts(p, where, protocols, r) }
+}
+
+// tierRules compiles a policy's rules in order. allowName is the kind's
+// word for allow; a Pass is an error where the kind has none.
+func (k *compiler) tierRules(p *tierPolicy, allowName string, passAllowed bool, specs []tierRuleSpec) {
+	p.rules = map[direction][]*tierRule{}
+	for _, spec := range specs {
+		where := fmt.Sprintf("spec.%s[%d]", spec.d, spec.index)
+		act, ok := k.tierAction(p, where, spec.action, allowName)
+		if ok && act == pass && !passAllowed {
+			k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error, "%s: action Pass is not allowed in a %s; the rule is ignored", where, p.kind)
+			ok = false
+		}
+		if !ok {
+			continue
+		}
+		tr := &tierRule{rule: rule{index: spec.index, classes: newBitset(len(k.c.classes))}, action: act}
+		for j, peer := range spec.peers {
+			k.tierPeer(p, &tr.rule, act, fmt.Sprintf("%s.%s[%d]", where, peerField(spec.d), j), peer)
+		}
+		spec.ports(k, p, where, &tr.rule)
+		p.rules[spec.d] = append(p.rules[spec.d], tr)
+	}
+}
+
+func (k *compiler) validPriority(p *tierPolicy) bool {
+	if p.priority < 0 || p.priority > 1000 {
+		k.tierFinding(p.source, p.object(), CodeAdminInvalid, model.Error,
+			"spec.priority %d is outside 0-1000; the API server rejects this policy, so it is ignored", p.priority)
+		return false
+	}
+	return true
 }
 
 func networks(cidrs []policyv1alpha1.CIDR) []string {
@@ -350,7 +362,8 @@ func (k *compiler) tierSelector(p *tierPolicy, where string, s *metav1.LabelSele
 // external addresses only (pod addresses are unknown statically); nodes and
 // domain names cannot be evaluated from manifests and match nothing.
 // Pinned by TestAdminPeers.
-func (k *compiler) tierPeer(p *tierPolicy, r *rule, act action, where string, namespaces *metav1.LabelSelector, pods *policyv1alpha1.NamespacedPod, nets []string, unsupported bool) {
+func (k *compiler) tierPeer(p *tierPolicy, r *rule, act action, where string, peer tierPeerSpec) {
+	namespaces, pods, nets, unsupported := peer.namespaces, peer.pods, peer.networks, peer.unsupported
 	set := 0
 	for _, b := range []bool{namespaces != nil, pods != nil, len(nets) > 0, unsupported} {
 		if b {

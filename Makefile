@@ -22,7 +22,7 @@ bench: ## print speed and peak-memory figures, one process per size
 	@for size in 'workloads=1000/policies=500' 'workloads=5000/policies=10000'; do \
 		$(GO) test -run='^$$' -bench="^BenchmarkConnectivityCommand$$/^$$size$$" -benchtime=$(BENCHTIME) ./internal/stage | grep -E '^Benchmark'; \
 	done
-	@$(GO) test -run='^$$' -bench='^BenchmarkMatrices$$' -benchtime=$(BENCHTIME) ./internal/diff | grep -E '^Benchmark'
+	@$(GO) test -run='^$$' -bench='^BenchmarkDiff$$' -benchtime=$(BENCHTIME) ./internal/diff | grep -E '^Benchmark'
 	@for size in 'workloads=1000/policies=500' 'workloads=5000/policies=10000'; do \
 		$(GO) test -run='^$$' -bench="^BenchmarkDiff$$/^$$size$$" -benchtime=$(BENCHTIME) ./internal/stage | grep -E '^Benchmark'; \
 	done

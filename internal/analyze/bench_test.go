@@ -13,11 +13,12 @@ import (
 // policies under 1 s, 5,000 workloads with 10,000 policies under 10 s and
 // 2 GiB. `make bench` runs each in its own process so peak RSS is per size.
 var benchSizes = []struct {
-	name                    string
-	namespaces, perNS, pols int
+	name                           string
+	namespaces, perNS, pols, admin int
 }{
-	{"workloads=1000/policies=500", 50, 20, 500},
-	{"workloads=5000/policies=10000", 100, 50, 10000},
+	{"workloads=1000/policies=500", 50, 20, 500, 0},
+	{"workloads=5000/policies=10000", 100, 50, 10000, 0},
+	{"workloads=5000/policies=10000/admin=24", 100, 50, 10000, 24},
 }
 
 // BenchmarkConnectivity measures the engine alone on synthetic clusters and
@@ -26,7 +27,7 @@ func BenchmarkConnectivity(b *testing.B) {
 	for _, s := range benchSizes {
 		b.Run(s.name, func(b *testing.B) {
 			objs := clustergen.Synthetic(clustergen.SyntheticOptions{
-				Namespaces: s.namespaces, WorkloadsPerNamespace: s.perNS, Policies: s.pols, Seed: 1,
+				Namespaces: s.namespaces, WorkloadsPerNamespace: s.perNS, Policies: s.pols, AdminPolicies: s.admin, Seed: 1,
 			})
 			b.ReportAllocs()
 			b.ResetTimer()

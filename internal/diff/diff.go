@@ -72,7 +72,8 @@ func (s *side) cell(g, h int32) uint32 {
 }
 
 // Matrices compares old with new. It fails only when a matrix lists
-// overlapping external ranges, which no connectivity map does.
+// overlapping external ranges, as the engine never does but a hand-written
+// ConnectivityMap might.
 func Matrices(old, new model.Matrix) (Result, error) {
 	r := Result{}
 	in := newInterner()
@@ -252,9 +253,6 @@ func (r *Result) cells(a, b int32) (o, n uint32) {
 // can become one peer: every other peer's edges to and from them change
 // alike, and nothing changes between the two.
 func (r *Result) sameDiff(a, b int32) bool {
-	if a == b {
-		return !r.isChanged(a, a)
-	}
 	if r.isChanged(a, b) || r.isChanged(b, a) {
 		return false
 	}
@@ -278,7 +276,7 @@ func (r *Result) sameDiff(a, b int32) bool {
 	return true
 }
 
-// count sums the changed edges and notes which classes have changed rows.
+// count sums the changed edges by kind, pairs of classes times their members.
 func (r *Result) count() {
 	for a := range int32(len(r.og)) {
 		na := len(r.members[a])

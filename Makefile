@@ -16,7 +16,7 @@ test: ## run every test (the README's test command)
 	$(GO) test ./...
 
 bench: ## print speed and peak-memory figures, one process per size
-	@for size in 'workloads=1000/policies=500' 'workloads=5000/policies=10000'; do \
+	@for size in 'workloads=1000/policies=500' 'workloads=5000/policies=10000' 'workloads=5000/policies=10000\+admin=24'; do \
 		$(GO) test -run='^$$' -bench="^BenchmarkConnectivity$$/^$$size$$" -benchtime=$(BENCHTIME) ./internal/analyze | grep -E '^Benchmark'; \
 	done
 	@for size in 'workloads=1000/policies=500' 'workloads=5000/policies=10000'; do \

@@ -18,7 +18,7 @@ var benchSizes = []struct {
 }{
 	{"workloads=1000/policies=500", 50, 20, 500, 0},
 	{"workloads=5000/policies=10000", 100, 50, 10000, 0},
-	{"workloads=5000/policies=10000/admin=24", 100, 50, 10000, 24},
+	{"workloads=5000/policies=10000+admin=24", 100, 50, 10000, 24},
 }
 
 // BenchmarkConnectivity measures the engine alone on synthetic clusters and

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -529,29 +530,33 @@ func (e *evaluation) evaluateTier(policies []*tierPolicy, t tier, d direction) t
 		allowed:   make([][]connID, e.nc),
 		denied:    make([][]connID, e.nc),
 	}
+	var inTier []*tierPolicy
 	for _, p := range policies {
-		if p.tier != t {
-			continue
+		if p.tier == t && len(p.rules[d]) > 0 {
+			inTier = append(inTier, p)
 		}
-		p.subjects.each(func(x int) {
-			if rows.undecided[x] != nil {
-				return
+	}
+	// Subjects that the same policies select, and on which named ports
+	// resolve alike, get the same verdicts: evaluate one representative per
+	// group and share its rows (they are not modified afterwards).
+	for _, group := range e.tierGroups(inTier, d) {
+		x := group[0]
+		und := make([]connID, width)
+		for i := range und {
+			und[i] = allConns
+		}
+		allowed, denied := make([]connID, width), make([]connID, width)
+		for _, p := range inTier {
+			if !p.subjects.has(x) {
+				continue
 			}
-			und := make([]connID, width)
-			for i := range und {
-				und[i] = allConns
-			}
-			rows.undecided[x], rows.allowed[x], rows.denied[x] = und, make([]connID, width), make([]connID, width)
-		})
-		for _, r := range p.rules[d] {
-			p.subjects.each(func(x int) {
-				und := rows.undecided[x]
+			for _, r := range p.rules[d] {
 				var verdict []connID
 				switch r.effective() {
 				case allow:
-					verdict = rows.allowed[x]
+					verdict = allowed
 				case deny:
-					verdict = rows.denied[x]
+					verdict = denied
 				}
 				take := func(y int, ports connID) {
 					m := sets.intersection(ports, und[y])
@@ -577,10 +582,49 @@ func (e *evaluation) evaluateTier(policies []*tierPolicy, t tier, d direction) t
 						take(e.nc+t, e.k.portsOn(&r.rule, x))
 					}
 				})
-			})
+			}
+		}
+		for _, member := range group {
+			rows.undecided[member], rows.allowed[member], rows.denied[member] = und, allowed, denied
 		}
 	}
 	return rows
+}
+
+// tierGroups groups the classes some policy of the tier selects by which
+// policies select them and, for ingress, what the rules' named ports
+// resolve to on them.
+func (e *evaluation) tierGroups(policies []*tierPolicy, d direction) [][]int {
+	var groups [][]int
+	index := map[string]int{}
+	var key strings.Builder
+	for x := range e.nc {
+		key.Reset()
+		for i, p := range policies {
+			if !p.subjects.has(x) {
+				continue
+			}
+			fmt.Fprintf(&key, "%d;", i)
+			if d == ingress {
+				for _, r := range p.rules[d] {
+					if len(r.named) > 0 {
+						fmt.Fprintf(&key, "%d,", e.k.portsOn(&r.rule, x))
+					}
+				}
+			}
+		}
+		if key.Len() == 0 {
+			continue
+		}
+		gi, ok := index[key.String()]
+		if !ok {
+			gi = len(groups)
+			index[key.String()] = gi
+			groups = append(groups, nil)
+		}
+		groups[gi] = append(groups[gi], x)
+	}
+	return groups
 }
 
 // precedence combines the tiers for one direction, for every class: the
@@ -593,10 +637,27 @@ func (e *evaluation) precedence(np [][]connID, admin, baseline tierRows) [][]con
 	sets := e.k.sets
 	width := e.nc + e.na
 	out := make([][]connID, e.nc)
+	// Classes no NetworkPolicy isolates and that share their tier rows end
+	// up with the same row; compute it once.
+	type shared struct{ admin, baseline *connID }
+	done := map[shared][]connID{}
+	first := func(r []connID) *connID {
+		if r == nil {
+			return nil
+		}
+		return &r[0]
+	}
 	for x := range e.nc {
 		if admin.undecided[x] == nil && baseline.undecided[x] == nil {
 			out[x] = np[x] // nil stays nil: nothing restricts this class
 			continue
+		}
+		key := shared{first(admin.undecided[x]), first(baseline.undecided[x])}
+		if np[x] == nil {
+			if row, ok := done[key]; ok {
+				out[x] = row
+				continue
+			}
 		}
 		row := make([]connID, width)
 		for y := range width {
@@ -613,6 +674,9 @@ func (e *evaluation) precedence(np [][]connID, admin, baseline tierRows) [][]con
 				lower = sets.subtract(allConns, baseline.denied[x][y])
 			}
 			row[y] = sets.union(allowed, sets.intersection(rest, lower))
+		}
+		if np[x] == nil {
+			done[key] = row
 		}
 		out[x] = row
 	}

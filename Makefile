@@ -39,7 +39,7 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-GOLDEN_PKGS = ./internal/model ./internal/manifest ./internal/analyze ./internal/stage ./examples
+GOLDEN_PKGS = ./internal/model ./internal/manifest ./internal/analyze ./internal/firewall ./internal/stage ./examples
 
 golden: ## rewrite golden files after an intended output change; review the diff
 	$(GO) test $(GOLDEN_PKGS) -update

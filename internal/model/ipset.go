@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -253,4 +254,64 @@ func Boundaries(universe IPSet, sets []IPSet) []IPRange {
 		out = append(out, IPRange{addrFrom(x.lo, false), addrFrom(x.hi, false)})
 	}
 	return out
+}
+
+// Prefixes lists the set as the fewest CIDR prefixes that cover it exactly,
+// IPv4 first, in address order.
+func (s IPSet) Prefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, fam := range []struct {
+		iv   intervalSet
+		is4  bool
+		bits int
+	}{{s.v4, true, 32}, {s.v6, false, 128}} {
+		for _, x := range fam.iv.iv {
+			lo := x.lo
+			for {
+				// The largest block starting at lo that stays within x.
+				size := 0
+				for size < fam.bits {
+					next := size + 1
+					if trailingZeros(lo) < next {
+						break
+					}
+					if x.hi.less(blockEnd(lo, next)) {
+						break
+					}
+					size = next
+				}
+				out = append(out, netip.PrefixFrom(addrFrom(lo, fam.is4), fam.bits-size))
+				end := blockEnd(lo, size)
+				if !end.less(x.hi) {
+					break
+				}
+				lo = end.inc()
+			}
+		}
+	}
+	return out
+}
+
+// trailingZeros counts the zero bits at the low end of v (128 for zero).
+func trailingZeros(v u128) int {
+	if v.lo != 0 {
+		return bits.TrailingZeros64(v.lo)
+	}
+	if v.hi != 0 {
+		return 64 + bits.TrailingZeros64(v.hi)
+	}
+	return 128
+}
+
+// blockEnd is the last value of the block of 2^size values starting at lo.
+func blockEnd(lo u128, size int) u128 {
+	switch {
+	case size == 0:
+		return lo
+	case size >= 128:
+		return u128{^uint64(0), ^uint64(0)}
+	case size >= 64:
+		return u128{hi: lo.hi | (1<<(size-64) - 1), lo: ^uint64(0)}
+	}
+	return u128{hi: lo.hi, lo: lo.lo | (1<<size - 1)}
 }

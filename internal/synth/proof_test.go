@@ -78,6 +78,10 @@ func randomRequirements(rng *rand.Rand, objs *manifest.Objects) []synth.Requirem
 	if rng.IntN(2) == 0 {
 		out = append(out, synth.Requirement{Src: model.IngressController(), Dst: w[rng.IntN(len(w))].Peer(), Conns: conns()})
 	}
+	if rng.IntN(2) == 0 {
+		ns := objs.Namespaces[rng.IntN(len(objs.Namespaces))].Name
+		out = append(out, synth.Requirement{FromNamespace: ns, Dst: w[rng.IntN(len(w))].Peer(), Conns: conns()})
+	}
 	return out
 }
 
@@ -119,7 +123,11 @@ func prove(t *testing.T, seed uint64, objs *manifest.Objects, reqs []synth.Requi
 	required := func(src, dst model.Peer) model.ConnectionSet {
 		var c model.ConnectionSet
 		for _, r := range reqs {
-			if contains(r.Src, src) && contains(r.Dst, dst) {
+			from := contains(r.Src, src)
+			if r.FromNamespace != "" {
+				from = src.Kind == model.PeerWorkload && src.Namespace == r.FromNamespace
+			}
+			if from && contains(r.Dst, dst) {
 				c = c.Union(r.Conns)
 			}
 		}

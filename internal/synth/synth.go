@@ -39,7 +39,10 @@ const ManagedByLabel = "app.kubernetes.io/managed-by"
 // Requirement is a connection the application needs.
 type Requirement struct {
 	Src, Dst model.Peer
-	Conns    model.ConnectionSet
+	// FromNamespace, when set, replaces Src: every pod of that namespace
+	// (a monitoring namespace scraping metrics, say).
+	FromNamespace string
+	Conns         model.ConnectionSet
 	// Reasons say where the need comes from ("manifests/web.yaml:12
 	// spec.template.spec.containers[web].env[CART_ADDR]").
 	Reasons []string
@@ -117,7 +120,16 @@ func Policies(objs *manifest.Objects, reqs []Requirement, opts Options) Proposal
 		if r.Dst.Kind == model.PeerWorkload {
 			in[r.Dst] = append(in[r.Dst], r)
 		}
-		if r.Src.Kind == model.PeerWorkload {
+		switch {
+		case r.FromNamespace != "":
+			// Every pod of the namespace needs the egress too, where the
+			// namespace's workloads are among the inputs.
+			for i := range objs.Workloads {
+				if v := &objs.Workloads[i]; v.Namespace == r.FromNamespace {
+					out[v.Peer()] = append(out[v.Peer()], Requirement{Src: v.Peer(), Dst: r.Dst, Conns: r.Conns, Reasons: r.Reasons})
+				}
+			}
+		case r.Src.Kind == model.PeerWorkload:
 			out[r.Src] = append(out[r.Src], r)
 		}
 	}
@@ -228,8 +240,11 @@ func (s *synthesizer) group(reqs []Requirement, peerOf func(Requirement) model.P
 	perPeer := map[model.Peer]Requirement{}
 	for _, r := range reqs {
 		p := peerOf(r)
+		if r.FromNamespace != "" && self != nil {
+			p = namespacePeer(r.FromNamespace)
+		}
 		acc := perPeer[p]
-		acc.Src, acc.Dst = r.Src, r.Dst
+		acc.Src, acc.Dst, acc.FromNamespace = r.Src, r.Dst, r.FromNamespace
 		acc.Conns = acc.Conns.Union(r.Conns)
 		acc.Reasons = append(acc.Reasons, r.Reasons...)
 		perPeer[p] = acc
@@ -250,7 +265,11 @@ func (s *synthesizer) group(reqs []Requirement, peerOf func(Requirement) model.P
 			order = append(order, key)
 		}
 		g.peers = append(g.peers, peer...)
-		g.names = append(g.names, p.String())
+		name := p.String()
+		if p.Kind == model.PeerWorkload && p.Name == "" {
+			name = "every pod of namespace " + p.Namespace
+		}
+		g.names = append(g.names, name)
 		reasons := slices.Clone(r.Reasons)
 		slices.Sort(reasons)
 		g.why = append(g.why, slices.Compact(reasons))
@@ -270,8 +289,15 @@ func (s *synthesizer) group(reqs []Requirement, peerOf func(Requirement) model.P
 	return out
 }
 
+// namespacePeer stands for "every pod of namespace ns" while grouping; it
+// is a workload peer with no name, which no real workload has.
+func namespacePeer(ns string) model.Peer { return model.WorkloadPeer(ns, "", "") }
+
 // peer is the NetworkPolicyPeer list admitting exactly p.
 func (s *synthesizer) peer(p model.Peer) ([]networkingv1.NetworkPolicyPeer, bool) {
+	if p.Kind == model.PeerWorkload && p.Name == "" {
+		return []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceSelector(p.Namespace)}}, true
+	}
 	switch p.Kind {
 	case model.PeerWorkload:
 		w := s.byPeer[p]

@@ -100,10 +100,10 @@ type Policy struct {
 
 // Allowance is one allowed connection of a policy and its reasons.
 type Allowance struct {
-	Direction string // "ingress" or "egress"
-	Peer      string
-	Conns     model.ConnectionSet
-	Reasons   []string
+	Direction string              `json:"direction"` // "ingress" or "egress"
+	Peer      string              `json:"peer"`
+	Conns     model.ConnectionSet `json:"conns"`
+	Reasons   []string            `json:"reasons"`
 }
 
 // Policies proposes one NetworkPolicy per workload, selecting exactly its
@@ -160,10 +160,11 @@ func Policies(objs *manifest.Objects, reqs []Requirement, opts Options) Proposal
 }
 
 type synthesizer struct {
-	objs     *manifest.Objects
-	opts     Options
-	byPeer   map[model.Peer]*manifest.Workload
-	findings []model.Finding
+	objs          *manifest.Objects
+	opts          Options
+	byPeer        map[model.Peer]*manifest.Workload
+	findings      []model.Finding
+	selectorCache map[*manifest.Workload]metav1.LabelSelector
 }
 
 func defaultDeny(ns string) Policy {
@@ -334,19 +335,65 @@ func endpointString(e Endpoint) string {
 }
 
 // podSelector selects exactly w's pods among the workloads of its
-// namespace: its pod labels, plus, for each other workload whose labels
-// include all of them, a DoesNotExist requirement on one of its extra keys.
-// Workloads with the very same labels cannot be told apart: the selector
-// covers them all, and a finding says so. Never {} for a single workload.
-// Pinned by TestPodSelectorDistinguishes.
+// namespace, with as few labels as that takes: the smallest subset of its
+// pod labels (stable, identifying keys first; never versions or hashes)
+// that no other workload carries too. Failing that, all its labels plus,
+// for each other workload whose labels include them, a DoesNotExist
+// requirement on one of its extra keys. Workloads with the very same labels
+// cannot be told apart: the selector covers them all, and a finding says
+// so. Never {} for one workload among several. Pinned by
+// TestPodSelectorDistinguishes.
 func (s *synthesizer) podSelector(w *manifest.Workload) metav1.LabelSelector {
+	if sel, ok := s.selectorCache[w]; ok {
+		return *sel.DeepCopy()
+	}
+	var others []*manifest.Workload
+	for i := range s.objs.Workloads {
+		if v := &s.objs.Workloads[i]; v != w && v.Namespace == w.Namespace {
+			others = append(others, v)
+		}
+	}
+	matchesOther := func(subset map[string]string) bool {
+		sel := labels.SelectorFromSet(subset)
+		return slices.ContainsFunc(others, func(v *manifest.Workload) bool { return sel.Matches(labels.Set(v.PodLabels)) })
+	}
+	keys := stableKeys(w.PodLabels)
+	var best map[string]string
+	for size := 1; size <= min(3, len(keys)) && best == nil; size++ {
+		combinations(len(keys), size, func(idx []int) bool {
+			subset := map[string]string{}
+			for _, i := range idx {
+				subset[keys[i]] = w.PodLabels[keys[i]]
+			}
+			if !matchesOther(subset) {
+				best = subset
+				return false
+			}
+			return true
+		})
+	}
+	var sel metav1.LabelSelector
+	if best != nil {
+		sel = metav1.LabelSelector{MatchLabels: best}
+	} else {
+		sel = s.excludingSelector(w, others)
+	}
+	if s.selectorCache == nil {
+		s.selectorCache = map[*manifest.Workload]metav1.LabelSelector{}
+	}
+	s.selectorCache[w] = sel
+	return *sel.DeepCopy()
+}
+
+// excludingSelector is all of w's labels plus DoesNotExist requirements
+// that exclude the workloads whose labels include w's.
+func (s *synthesizer) excludingSelector(w *manifest.Workload, others []*manifest.Workload) metav1.LabelSelector {
 	sel := metav1.LabelSelector{MatchLabels: maps.Clone(w.PodLabels)}
 	var twins []string
 	excluded := map[string]bool{}
 	own := labels.SelectorFromSet(w.PodLabels)
-	for i := range s.objs.Workloads {
-		v := &s.objs.Workloads[i]
-		if v == w || v.Namespace != w.Namespace || !own.Matches(labels.Set(v.PodLabels)) {
+	for _, v := range others {
+		if !own.Matches(labels.Set(v.PodLabels)) {
 			continue
 		}
 		extra := slices.Sorted(maps.Keys(v.PodLabels))
@@ -370,6 +417,57 @@ func (s *synthesizer) podSelector(w *manifest.Workload) metav1.LabelSelector {
 		})
 	}
 	return sel
+}
+
+// preferredKeys identify a workload and rarely change; volatileKeys change
+// with every release or rollout and must not appear in a selector.
+var (
+	preferredKeys = []string{"app.kubernetes.io/name", "app", "k8s-app", "name", "app.kubernetes.io/instance",
+		"app.kubernetes.io/component", "component", "role", "tier"}
+	volatileKeys = map[string]bool{"version": true, "app.kubernetes.io/version": true, "pod-template-hash": true,
+		"controller-revision-hash": true, "statefulset.kubernetes.io/pod-name": true, "helm.sh/chart": true, "chart": true}
+)
+
+// stableKeys orders a workload's label keys for selectors: preferred keys
+// in their order, then the others alphabetically, volatile ones left out.
+func stableKeys(lbls map[string]string) []string {
+	var out []string
+	for _, k := range preferredKeys {
+		if _, ok := lbls[k]; ok {
+			out = append(out, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(lbls)) {
+		if !volatileKeys[k] && !slices.Contains(preferredKeys, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// combinations calls f with each size-k subset of 0..n-1 in lexicographic
+// order until f returns false.
+func combinations(n, k int, f func([]int) bool) {
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = i
+	}
+	for {
+		if !f(idx) {
+			return
+		}
+		i := k - 1
+		for i >= 0 && idx[i] == n-k+i {
+			i--
+		}
+		if i < 0 {
+			return
+		}
+		idx[i]++
+		for j := i + 1; j < k; j++ {
+			idx[j] = idx[j-1] + 1
+		}
+	}
 }
 
 func appendOnce(fs []model.Finding, f model.Finding) []model.Finding {

@@ -26,6 +26,9 @@ bench: ## print speed and peak-memory figures, one process per size
 	@for size in 'workloads=1000/policies=500' 'workloads=5000/policies=10000'; do \
 		$(GO) test -run='^$$' -bench="^BenchmarkDiff$$/^$$size$$" -benchtime=$(BENCHTIME) ./internal/stage | grep -E '^Benchmark'; \
 	done
+	@$(GO) test -run='^$$' -bench='^BenchmarkSynthesize$$' -benchtime=$(BENCHTIME) ./internal/synth | grep -E '^Benchmark'
+	@$(GO) test -run='^$$' -bench='^BenchmarkExtract$$' -benchtime=$(BENCHTIME) ./internal/extract | grep -E '^Benchmark'
+	@$(GO) test -run='^$$' -bench='^BenchmarkExtractCommand$$' -benchtime=$(BENCHTIME) ./internal/stage | grep -E '^Benchmark'
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@for pkg in ./internal/model ./internal/manifest; do \
@@ -39,7 +42,7 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-GOLDEN_PKGS = ./internal/model ./internal/manifest ./internal/analyze ./internal/firewall ./internal/stage ./examples
+GOLDEN_PKGS = ./internal/model ./internal/manifest ./internal/analyze ./internal/firewall ./internal/extract ./internal/stage ./examples
 
 golden: ## rewrite golden files after an intended output change; review the diff
 	$(GO) test $(GOLDEN_PKGS) -update

@@ -32,6 +32,10 @@ type job struct {
 	startLine, line int
 	// longest is the length of the document's longest line (YAML only).
 	longest int
+	// namespace is where namespaced objects without metadata.namespace go;
+	// "" means DefaultNamespace. A Helm chart's objects go to the release
+	// namespace, as helm install puts them there.
+	namespace string
 }
 
 // decoded is what decoding one job yields; the reader merges the results in
@@ -99,6 +103,8 @@ type document struct {
 	// itemLines returns the line of each element of the document's items
 	// array, or nil when unknown; nil for a document inside a List.
 	itemLines func() []int
+	// namespace is the job's default namespace.
+	namespace string
 }
 
 func (d document) loc() model.Location { return model.Location{File: d.file, Line: d.line} }
@@ -232,7 +238,7 @@ var yamlErrorLine = regexp.MustCompile(`^yaml: line (\d+): `)
 func (j job) decode() decoded {
 	var s decoded
 	if j.isJSON {
-		s.document(document{file: j.file, line: j.line, json: j.text, itemLines: func() []int { return jsonItemLines(j.text, j.line) }}, 0)
+		s.document(document{file: j.file, line: j.line, json: j.text, namespace: j.namespace, itemLines: func() []int { return jsonItemLines(j.text, j.line) }}, 0)
 		return s
 	}
 	var node *yamlv3.Node
@@ -249,9 +255,10 @@ func (j job) decode() decoded {
 		return s
 	}
 	s.document(document{
-		file: j.file,
-		line: j.line,
-		json: js,
+		file:      j.file,
+		line:      j.line,
+		json:      js,
+		namespace: j.namespace,
 		itemLines: func() []int {
 			if node == nil {
 				node = new(yamlv3.Node)
@@ -445,7 +452,7 @@ func (s *decoded) list(d document, kind string, itemsJSON json.RawMessage, depth
 		if lines != nil {
 			line = lines[i]
 		}
-		s.document(document{file: d.file, line: line, json: item}, depth+1)
+		s.document(document{file: d.file, line: line, json: item, namespace: d.namespace}, depth+1)
 	}
 }
 

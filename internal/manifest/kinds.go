@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -184,7 +185,7 @@ func (s *decoded) object(d document, apiVersion, kind string, metaJSON json.RawM
 	if spec.clusterScoped {
 		namespace = ""
 	} else if namespace == "" {
-		namespace = DefaultNamespace
+		namespace = cmp.Or(d.namespace, DefaultNamespace)
 	}
 	// id names the object in findings, and describe in messages, as far as
 	// they are known.

@@ -50,6 +50,15 @@ const (
 	// CodeUnreadable: a file or directory found while walking a directory
 	// cannot be read (permissions, dangling symlink). Error.
 	CodeUnreadable = "input-unreadable"
+	// CodeHelm: a Helm chart cannot be rendered (chart load error, missing
+	// dependency, bad values file or --set, template error, missing required
+	// value, values against the chart's schema); nothing of the chart is
+	// read. Error.
+	CodeHelm = "input-helm-error"
+	// CodeKustomize: a kustomization cannot be built (broken kustomization,
+	// missing resource, remote base, load outside its root); nothing of it
+	// is read. Error.
+	CodeKustomize = "input-kustomize-error"
 )
 
 // Options controls Read.
@@ -62,12 +71,24 @@ type Options struct {
 	// Logger receives debug messages, such as objects of kinds tightnet does
 	// not read; nil discards them.
 	Logger *slog.Logger
+	// Helm controls how Helm charts are rendered.
+	Helm HelmOptions
 }
 
 // Read reads Kubernetes objects from paths: directories (walked recursively
 // in name order, reading files ending .yaml, .yml or .json and skipping
 // directories whose name starts with "."), single files (read whatever their
 // extension), or "-" for opts.Stdin.
+//
+// A directory holding Chart.yaml is a Helm chart and is rendered (see
+// HelmOptions); one holding kustomization.yaml, kustomization.yml or
+// Kustomization is a kustomization and is built as kustomize build would.
+// Either is read as a whole, in place of its files: nothing below it is read
+// as plain YAML, and a chart or kustomization below it is part of it, not an
+// input of its own. When a directory holds both, the kustomization wins. A
+// kustomization that another kustomization found in the same inputs uses (a
+// base or a component) is built only through it, unless it was named as a
+// path itself.
 //
 // Symlinks below a directory are followed when they resolve inside that
 // directory. A file reached by several paths (through symlinks, or named
@@ -88,7 +109,10 @@ func Read(ctx context.Context, paths []string, opts Options) (*Objects, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &reader{ctx: ctx, opts: opts, log: opts.Logger, seenDirs: map[string]bool{}}
+	if _, _, err := opts.Helm.withDefaults(); err != nil {
+		return nil, fmt.Errorf("read manifests: %w", err)
+	}
+	r := &reader{ctx: ctx, opts: opts, log: opts.Logger, seenDirs: map[string]bool{}, kustomizations: map[string]*kustomization{}}
 	var files []inputFile
 	for _, p := range paths {
 		found, err := r.find(p)
@@ -97,7 +121,7 @@ func Read(ctx context.Context, paths []string, opts Options) (*Objects, error) {
 		}
 		files = append(files, found...)
 	}
-	for _, f := range chooseFiles(files) {
+	for _, f := range chooseFiles(r.dropBases(files)) {
 		if err := r.cancelled(); err != nil {
 			return nil, err
 		}
@@ -125,6 +149,10 @@ type reader struct {
 	// directory already walked is not followed again.
 	seenDirs  map[string]bool
 	stdinSeen bool
+
+	// kustomizations caches what each kustomization directory uses, by
+	// resolved path.
+	kustomizations map[string]*kustomization
 }
 
 // inputFile is a file to read.
@@ -135,6 +163,8 @@ type inputFile struct {
 	stdin    bool
 	explicit bool // named by the user rather than found in a directory
 	viaLink  bool // reached through a symlink below the root
+	// render says that this is a directory to render rather than a file.
+	render renderer
 }
 
 // chooseFiles keeps one inputFile per resolved path: the first one reached
@@ -195,6 +225,11 @@ func (r *reader) find(p string) ([]inputFile, error) {
 		return nil, fmt.Errorf("read manifests: %w; check the path, or pass - to read standard input", err)
 	}
 	real, err := filepath.EvalSymlinks(p)
+	if err == nil {
+		// Absolute, so that the same file named in different ways is read
+		// once, and symlinks below "." are seen to stay inside it.
+		real, err = filepath.Abs(real)
+	}
 	if !info.IsDir() {
 		if err != nil {
 			// Such as /dev/fd/63 from a shell's process substitution, a
@@ -231,6 +266,13 @@ func (r *reader) walk(files *[]inputFile, root, dir, realDir string, viaLink boo
 		r.finding(CodeUnreadable, model.Error, model.Location{File: displayName(dir)}, "",
 			"directory cannot be read and was skipped: %v; check its permissions", unwrapPath(err))
 		// Entries read before the error are still walked.
+	}
+	if render := rendererOf(entries); render != renderNone {
+		// A chart or kustomization is read whole; nothing below it is
+		// walked.
+		*files = append(*files, inputFile{display: displayName(dir), path: realDir, real: realDir,
+			explicit: realDir == root, viaLink: viaLink, render: render})
+		return nil
 	}
 	for _, e := range entries {
 		if err := r.cancelled(); err != nil {
@@ -280,6 +322,9 @@ func (r *reader) walk(files *[]inputFile, root, dir, realDir string, viaLink boo
 // looks like a manifest or leads to a directory.
 func (r *reader) followLink(root, p, display, name string) (realPath string, isDir, regular, ok bool) {
 	target, err := filepath.EvalSymlinks(p)
+	if err == nil {
+		target, err = filepath.Abs(target) // as root is
+	}
 	if err != nil {
 		if !isManifestName(name) {
 			r.log.Debug("skipping unresolvable symlink", "path", display, "err", err)
@@ -313,6 +358,14 @@ func (r *reader) followLink(root, p, display, name string) (realPath string, isD
 // readInput reads and parses one file. Only a file the user named can fail
 // the read; problems with files found in directories are findings.
 func (r *reader) readInput(f inputFile) error {
+	switch f.render {
+	case renderHelm:
+		r.renderChart(f)
+		return nil
+	case renderKustomize:
+		r.buildKustomization(f)
+		return nil
+	}
 	var (
 		data     []byte
 		tooLarge bool

@@ -30,6 +30,10 @@ var update = flag.Bool("update", false, "rewrite the want sections of testdata/s
 //
 //	args: PATH...      the paths passed to Read (default ".")
 //	maxsize: BYTES     Options.MaxFileSize
+//	release: NAME      Options.Helm.ReleaseName
+//	namespace: NAME    Options.Helm.Namespace
+//	values: FILE       appended to Options.Helm.ValuesFiles
+//	set: KEY=VALUE     appended to Options.Helm.Set
 //
 // Special sections: "@stdin" is Options.Stdin; "NAME -> TARGET" makes NAME a
 // symlink to TARGET.
@@ -94,6 +98,14 @@ func runScenario(t *testing.T, ar *txtar.Archive) string {
 				t.Fatalf("maxsize: %v", err)
 			}
 			opts.MaxFileSize = n
+		case key == "release":
+			opts.Helm.ReleaseName = strings.TrimSpace(value)
+		case key == "namespace":
+			opts.Helm.Namespace = strings.TrimSpace(value)
+		case key == "values":
+			opts.Helm.ValuesFiles = append(opts.Helm.ValuesFiles, strings.TrimSpace(value))
+		case key == "set":
+			opts.Helm.Set = append(opts.Helm.Set, strings.TrimSpace(value))
 		}
 	}
 	for _, f := range ar.Files {
@@ -170,6 +182,21 @@ func render(o *Objects) string {
 		}
 		fmt.Fprintf(&b, "  %s/%s at %s podSelector: %s types: %s ingress: %d egress: %d\n", p.Object.Namespace, p.Object.Name, p.Source,
 			selector(p.Object.Spec.PodSelector), strings.Join(types, ","), len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress))
+	}
+	if len(o.ConfigMaps)+len(o.Secrets) > 0 {
+		b.WriteString("config:\n")
+		for _, c := range o.ConfigMaps {
+			var data []string
+			for _, k := range slices.Sorted(maps.Keys(c.Object.Data)) {
+				data = append(data, k+"="+c.Object.Data[k])
+			}
+			fmt.Fprintf(&b, "  ConfigMap %s/%s at %s data: %s\n", c.Object.Namespace, c.Object.Name, c.Source, strings.Join(data, ","))
+		}
+		for _, s := range o.Secrets {
+			keys := slices.Sorted(maps.Keys(s.Object.Data))
+			keys = append(keys, slices.Sorted(maps.Keys(s.Object.StringData))...)
+			fmt.Fprintf(&b, "  Secret %s/%s at %s keys: %s\n", s.Object.Namespace, s.Object.Name, s.Source, strings.Join(keys, ","))
+		}
 	}
 	if len(o.Routes) > 0 {
 		b.WriteString("routes:\n")

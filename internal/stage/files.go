@@ -16,14 +16,26 @@ import (
 )
 
 // inputFlags are the inputs of a stage that reads manifests: positional
-// paths plus kubectl-style -f flags.
+// paths plus kubectl-style -f flags, and how Helm charts among them are
+// rendered (helm template's flags).
 type inputFlags struct {
 	files []string
+	helm  manifest.HelmOptions
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil,
 		`a manifest file or directory to read, "-" for standard input (repeatable; adds to the positional paths)`)
+	cmd.Flags().StringArrayVar(&f.helm.ValuesFiles, "values", nil,
+		"a Helm values file for the charts among the inputs (repeatable; later files win)")
+	cmd.Flags().StringArrayVar(&f.helm.Set, "set", nil,
+		"a Helm value for the charts among the inputs, as key=value in helm's --set syntax (repeatable; applied after --values)")
+	cmd.Flags().StringVar(&f.helm.ReleaseName, "release-name", manifest.DefaultReleaseName,
+		"the Helm release name charts are rendered with")
+	cmd.Flags().StringVar(&f.helm.Namespace, "namespace", manifest.DefaultNamespace,
+		"the Helm release namespace: charts are rendered for it, and their objects without a namespace go there")
+	cmd.Flags().StringVar(&f.helm.KubeVersion, "kube-version", manifest.DefaultKubeVersion,
+		"the Kubernetes version Helm charts are rendered for (.Capabilities.KubeVersion)")
 }
 
 func (f *inputFlags) read(ctx context.Context, g *globals, args []string, log *slog.Logger) (*manifest.Objects, error) {
@@ -34,7 +46,7 @@ func (f *inputFlags) read(ctx context.Context, g *globals, args []string, log *s
 	if n := slices.Index(paths, "-"); n >= 0 && slices.Index(paths[n+1:], "-") >= 0 {
 		return nil, usagef(`standard input ("-") given twice`)
 	}
-	objs, err := manifest.Read(ctx, paths, manifest.Options{Stdin: g.streams.In, Logger: log})
+	objs, err := manifest.Read(ctx, paths, manifest.Options{Stdin: g.streams.In, Logger: log, Helm: f.helm})
 	if err != nil {
 		return nil, err
 	}

@@ -111,6 +111,9 @@ func stages() []stageDef {
 		{"connectivity", connectivityCommand},
 		{"explain", explainCommand},
 		{"diff", diffCommand},
+		{"extract", extractCommand},
+		{"synthesize", synthesizeCommand},
+		{"verify", verifyCommand},
 	}
 }
 

@@ -67,6 +67,17 @@ type Options struct {
 	// NamedPorts writes a port by its name when the destination declares
 	// exactly that port under one name.
 	NamedPorts bool
+	// Augment, when set, keeps the policies in force: requirements are
+	// only what they do not allow yet, no default deny is written, and a
+	// workload's policy governs only the directions in which existing
+	// policies already isolate it, so adding it never takes anything away.
+	Augment *Isolation
+}
+
+// Isolation says which workloads the policies in force isolate, per
+// direction.
+type Isolation struct {
+	Ingress, Egress map[model.Peer]bool
 }
 
 // DefaultOptions are Kubernetes' usual DNS (kube-system, k8s-app=kube-dns,
@@ -104,6 +115,7 @@ type Allowance struct {
 	Peer      string              `json:"peer"`
 	Conns     model.ConnectionSet `json:"conns"`
 	Reasons   []string            `json:"reasons"`
+	dns       bool
 }
 
 // Policies proposes one NetworkPolicy per workload, selecting exactly its
@@ -139,7 +151,9 @@ func Policies(objs *manifest.Objects, reqs []Requirement, opts Options) Proposal
 		namespaces[objs.Workloads[i].Namespace] = true
 	}
 	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
-		p.Policies = append(p.Policies, defaultDeny(ns))
+		if opts.Augment == nil {
+			p.Policies = append(p.Policies, defaultDeny(ns))
+		}
 	}
 	names := map[string]int{}
 	for i := range objs.Workloads {
@@ -152,7 +166,11 @@ func Policies(objs *manifest.Objects, reqs []Requirement, opts Options) Proposal
 		if names[w.Namespace+"/"+w.Name] > 1 {
 			name += "-" + strings.ToLower(w.Kind)
 		}
-		p.Policies = append(p.Policies, s.workloadPolicy(w, name, in[w.Peer()], out[w.Peer()]))
+		pol := s.workloadPolicy(w, name, in[w.Peer()], out[w.Peer()])
+		if opts.Augment != nil && !s.restrictToIsolation(&pol) {
+			continue // nothing is missing for this workload
+		}
+		p.Policies = append(p.Policies, pol)
 	}
 	p.Findings = s.findings
 	slices.SortFunc(p.Findings, model.CompareFindings)
@@ -212,9 +230,39 @@ func (s *synthesizer) workloadPolicy(w *manifest.Workload, name string, in, out 
 			Ports: s.ports(s.opts.DNSPorts, nil),
 		})
 		result.Allows = append(result.Allows, Allowance{Direction: "egress", Peer: "cluster DNS (" + endpointString(s.opts.DNS) + ")",
-			Conns: s.opts.DNSPorts, Reasons: []string{"every workload resolves names through cluster DNS"}})
+			Conns: s.opts.DNSPorts, Reasons: []string{"every workload resolves names through cluster DNS"}, dns: true})
 	}
 	return result
+}
+
+// restrictToIsolation drops from an augmenting policy the directions that
+// policies in force leave open (an added policy would close them), and
+// reports whether anything is left to add.
+func (s *synthesizer) restrictToIsolation(p *Policy) bool {
+	iso := s.opts.Augment
+	spec := &p.Object.Spec
+	spec.PolicyTypes = nil
+	var allows []Allowance
+	if iso.Ingress[p.Workload] && len(spec.Ingress) > 0 {
+		spec.PolicyTypes = append(spec.PolicyTypes, networkingv1.PolicyTypeIngress)
+	} else {
+		spec.Ingress = nil
+	}
+	// The DNS rule alone is no reason to add a policy: what is in force
+	// already decides DNS.
+	needsEgress := slices.ContainsFunc(p.Allows, func(a Allowance) bool { return a.Direction == "egress" && !a.dns })
+	if iso.Egress[p.Workload] && needsEgress {
+		spec.PolicyTypes = append(spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+	} else {
+		spec.Egress = nil
+	}
+	for _, a := range p.Allows {
+		if slices.Contains(spec.PolicyTypes, networkingv1.PolicyType(strings.ToUpper(a.Direction[:1])+a.Direction[1:])) {
+			allows = append(allows, a)
+		}
+	}
+	p.Allows = allows
+	return len(spec.PolicyTypes) > 0
 }
 
 // ruleGroup is the peers that share one set of connections.

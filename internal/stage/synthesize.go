@@ -1,0 +1,456 @@
+package stage
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+
+	"github.com/tightnet/tightnet/internal/analyze"
+	"github.com/tightnet/tightnet/internal/extract"
+	"github.com/tightnet/tightnet/internal/manifest"
+	"github.com/tightnet/tightnet/internal/model"
+	"github.com/tightnet/tightnet/internal/report"
+	"github.com/tightnet/tightnet/internal/synth"
+)
+
+type synthesizeFlags struct {
+	inputs     inputFlags
+	output     outputFlags
+	summary    string
+	namedPorts bool
+	dnsNS      string
+	dnsLabels  string
+	dnsPorts   string
+	ingress    ingressControllerFlags
+	traffic    []string
+	failOn     string
+	clusterDNS string
+	monitoring string
+	existing   []string
+	mode       string
+}
+
+func synthesizeFormats() []report.Format { return []report.Format{"yaml", report.JSON} }
+
+func synthesizeCommand(g *globals) *cobra.Command {
+	var fl synthesizeFlags
+	cmd := &cobra.Command{
+		Use:   "synthesize TOPOLOGY.json | PATH...",
+		Short: "Propose least-privilege NetworkPolicies for the connections an application needs",
+		Long: `Propose NetworkPolicies from a Topology (written by tightnet extract) or
+straight from manifests (extracted on the way): a default deny per
+namespace, and one policy per workload that selects exactly its pods and
+admits exactly the connections it needs, in and out, plus DNS. Peers that
+share ports are merged into one rule; each policy is preceded by comments
+listing what it allows and why.
+
+-o yaml (default) writes the policies; -o json the Synthesis summary.
+--summary FILE writes the summary beside the YAML.`,
+		Example: `  tightnet synthesize examples/configmap-app --out policies.yaml --summary synthesis.json
+  tightnet extract manifests/ --out topology.json && tightnet synthesize topology.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSynthesize(cmd, g, &fl, args)
+		},
+	}
+	fl.inputs.register(cmd)
+	fl.output.register(cmd, synthesizeFormats(), "yaml")
+	fl.ingress.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&fl.summary, "summary", "", "also write the Synthesis summary (JSON) to this file")
+	f.BoolVar(&fl.namedPorts, "named-ports", false, "write a port by its name where the destination declares it under exactly one name")
+	f.StringVar(&fl.dnsNS, "dns-namespace", "kube-system", "namespace of the cluster DNS pods every workload may reach")
+	f.StringVar(&fl.dnsLabels, "dns-labels", "k8s-app=kube-dns", "pod labels of the cluster DNS pods, key=value,...")
+	f.StringVar(&fl.dnsPorts, "dns-ports", "UDP 53,TCP 53", `ports of cluster DNS, e.g. "UDP 5353,TCP 5353" on OpenShift; "none" for no DNS rule`)
+	f.StringArrayVar(&fl.traffic, "traffic", nil, "observed flows to merge when extracting from manifests (see tightnet extract)")
+	f.StringVar(&fl.clusterDNS, "cluster-domain", extract.DefaultClusterDomain, "the cluster's DNS domain, when extracting from manifests")
+	f.StringVar(&fl.monitoring, "monitoring-namespace", extract.DefaultMonitoringNamespace, "the namespace Prometheus scrapes from, when extracting")
+	f.StringVar(&fl.failOn, "fail-on", "error", "exit 1 when a finding of at least this severity is reported: error, warning or never")
+	f.StringArrayVar(&fl.existing, "existing", nil, "policies in force (files or directories; repeatable); without it, the policies among the inputs")
+	f.StringVar(&fl.mode, "mode", "replace", "replace: the proposal supersedes the policies in force; augment: keep them and add only what is missing")
+	return cmd
+}
+
+func runSynthesize(cmd *cobra.Command, g *globals, fl *synthesizeFlags, args []string) error {
+	format, err := fl.output.format(synthesizeFormats())
+	if err != nil {
+		return err
+	}
+	threshold, err := parseFailOn(fl.failOn)
+	if err != nil {
+		return err
+	}
+	opts, err := fl.options()
+	if err != nil {
+		return err
+	}
+	topo, err := fl.topology(cmd, g, args)
+	if err != nil {
+		return err
+	}
+	if fl.mode != "replace" && fl.mode != "augment" {
+		return usagef("--mode %q: want replace or augment", fl.mode)
+	}
+	objs, reqs, findings := requirements(topo)
+	existing, err := fl.existingPolicies(cmd, g, topo)
+	if err != nil {
+		return err
+	}
+	if fl.mode == "augment" {
+		if reqs, opts.Augment, err = missing(cmd, objs, existing, reqs); err != nil {
+			return err
+		}
+	}
+	proposal := synth.Policies(objs, reqs, opts)
+	findings = append(findings, proposal.Findings...)
+	slices.SortFunc(findings, model.CompareFindings)
+
+	summary := synthesisSummary(proposal, existing, fl.mode, findings)
+	summaryJSON, err := model.Marshal(summary)
+	if err != nil {
+		return fmt.Errorf("encode synthesis summary: %w", err)
+	}
+	var buf bytes.Buffer
+	switch format {
+	case report.JSON:
+		buf.Write(summaryJSON)
+	default:
+		if err := synth.WriteYAML(&buf, proposal); err != nil {
+			return err
+		}
+	}
+	if fl.summary != "" {
+		if err := writeFileAtomic(fl.summary, summaryJSON); err != nil {
+			return err
+		}
+	}
+	if err := fl.output.write(g, buf.Bytes()); err != nil {
+		return err
+	}
+	if err := report.Findings(g.streams.Err, findings); err != nil {
+		return err
+	}
+	if err := writeResults(g.resultsDir, map[string]string{
+		"policies": strconv.Itoa(len(proposal.Policies)),
+		"findings": strconv.Itoa(len(findings)),
+		"output":   fl.output.path,
+		"summary":  fl.summary,
+	}); err != nil {
+		return err
+	}
+	g.logger().Info("policies proposed", "policies", len(proposal.Policies), "connections", len(reqs), "findings", len(findings))
+	if countAtLeast(findings, threshold) > 0 {
+		return errFindings
+	}
+	return nil
+}
+
+func (fl *synthesizeFlags) options() (synth.Options, error) {
+	opts := synth.DefaultOptions()
+	opts.NamedPorts = fl.namedPorts
+	labels, err := parseLabels("--dns-labels", fl.dnsLabels)
+	if err != nil {
+		return opts, err
+	}
+	opts.DNS = synth.Endpoint{Namespace: fl.dnsNS, PodLabels: labels}
+	switch fl.dnsPorts {
+	case "none":
+		opts.DNSPorts = model.NoConnections()
+	default:
+		if opts.DNSPorts, err = model.ParseConnectionSet(fl.dnsPorts); err != nil || opts.DNSPorts.IsEmpty() {
+			return opts, usagef("--dns-ports %q: want protocols and ports such as \"UDP 53,TCP 53\", or none", fl.dnsPorts)
+		}
+	}
+	if _, err := fl.ingress.options(); err != nil {
+		return opts, err // validates the pair of flags
+	}
+	if fl.ingress.namespace != "" {
+		labels, err := parseLabels("--ingress-controller-labels", fl.ingress.labels)
+		if err != nil {
+			return opts, err
+		}
+		opts.IngressController = synth.Endpoint{Namespace: fl.ingress.namespace, PodLabels: labels}
+	}
+	return opts, nil
+}
+
+// parseLabels reads key=value,key=value.
+func parseLabels(flag, s string) (map[string]string, error) {
+	out := map[string]string{}
+	for kv := range strings.SplitSeq(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("%s %q: want key=value pairs separated by commas", flag, s)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}
+
+// topology reads a Topology artifact when the one input is such a file,
+// else extracts one from the manifests.
+func (fl *synthesizeFlags) topology(cmd *cobra.Command, g *globals, args []string) (extract.Artifact, error) {
+	paths := append(slices.Clone(args), fl.inputs.files...)
+	if len(paths) == 1 && paths[0] != "-" {
+		if data, err := os.ReadFile(paths[0]); err == nil && looksLikeArtifact(data, extract.KindTopology) {
+			topo, err := extract.Decode(data)
+			if err != nil {
+				return extract.Artifact{}, fmt.Errorf("%s: %w", paths[0], err)
+			}
+			return topo, nil
+		}
+	}
+	objs, err := fl.inputs.read(cmd.Context(), g, args, g.logger())
+	if err != nil {
+		return extract.Artifact{}, err
+	}
+	var flows []extract.Flow
+	for _, path := range fl.traffic {
+		f, err := os.Open(path)
+		if err != nil {
+			return extract.Artifact{}, fmt.Errorf("--traffic: %w", err)
+		}
+		fs, findings, err := extract.ReadTraffic(f, path)
+		f.Close()
+		if err != nil {
+			return extract.Artifact{}, fmt.Errorf("--traffic %s: %w", path, err)
+		}
+		flows = append(flows, fs...)
+		objs.Findings = append(objs.Findings, findings...)
+	}
+	return extract.Topology(cmd.Context(), objs, extract.Options{ClusterDomain: fl.clusterDNS, MonitoringNamespace: fl.monitoring, Traffic: flows})
+}
+
+// looksLikeArtifact reports whether data is a JSON object of that kind.
+func looksLikeArtifact(data []byte, kind string) bool {
+	var h struct {
+		Kind string `json:"kind"`
+	}
+	trimmed := bytes.TrimSpace(data)
+	return len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &h) == nil && h.Kind == kind
+}
+
+// CodeExternalHost reports an external destination known by name only,
+// which a NetworkPolicy cannot express.
+const CodeExternalHost = "synth-external-host"
+
+// requirements turns a Topology into the synthesizer's input: the
+// workloads and namespaces, and the connections and exposures with their
+// reasons. External destinations given as addresses become ipBlocks;
+// names cannot, and are reported.
+func requirements(topo extract.Artifact) (*manifest.Objects, []synth.Requirement, []model.Finding) {
+	objs := &manifest.Objects{}
+	for _, ns := range topo.Namespaces {
+		objs.Namespaces = append(objs.Namespaces, manifest.Namespace{Name: ns.Name, Labels: ns.Labels, Declared: ns.Declared, Source: ns.Source})
+	}
+	for _, w := range topo.Workloads {
+		objs.Workloads = append(objs.Workloads, manifest.Workload{Kind: w.Peer.WorkloadKind, Namespace: w.Peer.Namespace, Name: w.Peer.Name,
+			PodLabels: w.Labels, Source: w.Source})
+	}
+	findings := slices.Clone(topo.Findings)
+	var reqs []synth.Requirement
+	for _, c := range topo.Connections {
+		reqs = append(reqs, synth.Requirement{Src: c.Src, Dst: c.Dst, Conns: c.Conns, Reasons: reasons(c.Provenance)})
+	}
+	for _, x := range topo.Exposures {
+		r := synth.Requirement{Src: x.Src.Peer, FromNamespace: x.Src.Namespace, Dst: x.Dst, Conns: x.Conns, Reasons: reasons(x.Provenance)}
+		reqs = append(reqs, r)
+	}
+	for _, x := range topo.External {
+		host := strings.Trim(x.Host, "[]")
+		addr, err := netip.ParseAddr(host)
+		if err != nil {
+			findings = append(findings, model.Finding{Code: CodeExternalHost, Severity: model.Warning, Object: x.Src.String(),
+				Message: fmt.Sprintf("%s connects to %s on %s, a name a NetworkPolicy cannot express; no egress rule was written: allow the provider's address ranges, or route through an egress gateway", x.Src, x.Host, x.Conns)})
+			continue
+		}
+		addr = addr.Unmap()
+		reqs = append(reqs, synth.Requirement{Src: x.Src, Dst: model.ExternalPeer(model.IPRange{First: addr, Last: addr}), Conns: x.Conns, Reasons: reasons(x.Provenance)})
+	}
+	return objs, reqs, findings
+}
+
+func reasons(ps []extract.Provenance) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		var b strings.Builder
+		if p.File != "" {
+			b.WriteString(model.Location{File: p.File, Line: p.Line}.String() + " ")
+		}
+		if p.Object != "" {
+			b.WriteString(p.Object + " ")
+		}
+		if p.Path != "" {
+			b.WriteString(p.Path + ": ")
+		}
+		b.WriteString(p.Reason)
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// KindSynthesis is the summary artifact of the synthesize stage.
+const KindSynthesis = "Synthesis"
+
+// Synthesis summarises a proposal for pipelines and reviewers.
+type Synthesis struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Policies   []SynthesisPolicy `json:"policies"`
+	Findings   []model.Finding   `json:"findings"`
+}
+
+// SynthesisPolicy is one policy, proposed or in force, and what it allows.
+type SynthesisPolicy struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Workload is the workload it selects; absent for a default deny and
+	// for policies in force.
+	Workload *model.Peer `json:"workload,omitempty"`
+	// Status: new (proposed, none in force by that name), changed (proposed
+	// in place of one in force with another spec), kept (in force, and
+	// proposed as is or left by augment), obsolete (in force, superseded).
+	Status string            `json:"status"`
+	Allows []synth.Allowance `json:"allows"`
+}
+
+func synthesisSummary(p synth.Proposal, existing []manifest.NetworkPolicy, mode string, findings []model.Finding) Synthesis {
+	s := Synthesis{APIVersion: model.APIVersion, Kind: KindSynthesis, Policies: []SynthesisPolicy{}, Findings: findings}
+	if s.Findings == nil {
+		s.Findings = []model.Finding{}
+	}
+	inForce := map[[2]string]*manifest.NetworkPolicy{}
+	for i := range existing {
+		o := existing[i].Object
+		inForce[[2]string{o.Namespace, o.Name}] = &existing[i]
+	}
+	proposed := map[[2]string]bool{}
+	for _, pol := range p.Policies {
+		key := [2]string{pol.Object.Namespace, pol.Object.Name}
+		proposed[key] = true
+		status := "new"
+		if old := inForce[key]; old != nil {
+			status = "changed"
+			if equality.Semantic.DeepEqual(old.Object.Spec, pol.Object.Spec) {
+				status = "kept"
+			}
+		}
+		sp := SynthesisPolicy{Namespace: key[0], Name: key[1], Status: status, Allows: pol.Allows}
+		if pol.Workload.Name != "" {
+			w := pol.Workload
+			sp.Workload = &w
+		}
+		if sp.Allows == nil {
+			sp.Allows = []synth.Allowance{}
+		}
+		s.Policies = append(s.Policies, sp)
+	}
+	for _, e := range existing {
+		key := [2]string{e.Object.Namespace, e.Object.Name}
+		if proposed[key] {
+			continue
+		}
+		status := "obsolete"
+		if mode == "augment" {
+			status = "kept"
+		}
+		s.Policies = append(s.Policies, SynthesisPolicy{Namespace: key[0], Name: key[1], Status: status, Allows: []synth.Allowance{}})
+	}
+	slices.SortFunc(s.Policies, func(a, b SynthesisPolicy) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return s
+}
+
+// existingPolicies are the NetworkPolicies in force: --existing, or the
+// inputs' own.
+func (fl *synthesizeFlags) existingPolicies(cmd *cobra.Command, g *globals, topo extract.Artifact) ([]manifest.NetworkPolicy, error) {
+	if len(fl.existing) > 0 {
+		objs, err := manifest.Read(cmd.Context(), fl.existing, manifest.Options{Logger: g.logger()})
+		if err != nil {
+			return nil, fmt.Errorf("--existing: %w", err)
+		}
+		return objs.Policies, nil
+	}
+	var out []manifest.NetworkPolicy
+	for _, p := range topo.Policies {
+		if p.Kind != "NetworkPolicy" {
+			continue
+		}
+		var np networkingv1.NetworkPolicy
+		if err := json.Unmarshal(p.Object, &np); err != nil {
+			return nil, fmt.Errorf("topology policy %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		if np.Namespace == "" {
+			np.Namespace = p.Namespace
+		}
+		out = append(out, manifest.NetworkPolicy{Object: &np, Source: p.Source})
+	}
+	return out, nil
+}
+
+// missing keeps of each requirement what the policies in force do not
+// allow yet, and says which workloads they isolate: the synthesizer then
+// only adds. Requirements from a whole namespace are kept whole (adding an
+// allowance already in force changes nothing).
+func missing(cmd *cobra.Command, objs *manifest.Objects, existing []manifest.NetworkPolicy, reqs []synth.Requirement) ([]synth.Requirement, *synth.Isolation, error) {
+	inForce := *objs
+	inForce.Policies = existing
+	res, err := analyze.Connectivity(cmd.Context(), &inForce)
+	if err != nil {
+		return nil, nil, err
+	}
+	iso := &synth.Isolation{Ingress: map[model.Peer]bool{}, Egress: map[model.Peer]bool{}}
+	for _, x := range res.Exposure {
+		iso.Ingress[x.Peer], iso.Egress[x.Peer] = x.IngressIsolated, x.EgressIsolated
+	}
+	allowed := func(src, dst model.Peer) model.ConnectionSet {
+		switch {
+		case src.Kind == model.PeerExternal || dst.Kind == model.PeerExternal:
+			// What every address of the range may do: the intersection over
+			// the matrix's ranges inside it.
+			c := model.AllConnections()
+			for _, p := range res.Matrix.Peers() {
+				if p.Kind != model.PeerExternal {
+					continue
+				}
+				if src.Kind == model.PeerExternal && model.RangeSet(p.Range).Overlaps(model.RangeSet(src.Range)) {
+					c = c.Intersect(res.Matrix.Get(model.Edge{Src: p, Dst: dst}))
+				}
+				if dst.Kind == model.PeerExternal && model.RangeSet(p.Range).Overlaps(model.RangeSet(dst.Range)) {
+					c = c.Intersect(res.Matrix.Get(model.Edge{Src: src, Dst: p}))
+				}
+			}
+			return c
+		case src.Kind == model.PeerIngressController:
+			ex, err := analyze.Explain(cmd.Context(), &inForce, model.IngressControllerName, dst.String())
+			if err != nil {
+				return model.NoConnections()
+			}
+			return ex.Conns
+		}
+		return res.Matrix.Get(model.Edge{Src: src, Dst: dst})
+	}
+	var out []synth.Requirement
+	for _, r := range reqs {
+		if r.FromNamespace == "" {
+			r.Conns = r.Conns.Subtract(allowed(r.Src, r.Dst))
+		}
+		if !r.Conns.IsEmpty() {
+			out = append(out, r)
+		}
+	}
+	return out, iso, nil
+}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/tightnet/tightnet/internal/analyze"
+	"github.com/tightnet/tightnet/internal/baseline"
 	"github.com/tightnet/tightnet/internal/extract"
 	"github.com/tightnet/tightnet/internal/manifest"
 	"github.com/tightnet/tightnet/internal/model"
@@ -38,6 +39,7 @@ type synthesizeFlags struct {
 	monitoring string
 	existing   []string
 	mode       string
+	baseline   []string
 }
 
 func synthesizeFormats() []report.Format { return []report.Format{"yaml", report.JSON} }
@@ -76,6 +78,7 @@ listing what it allows and why.
 	f.StringVar(&fl.monitoring, "monitoring-namespace", extract.DefaultMonitoringNamespace, "the namespace Prometheus scrapes from, when extracting")
 	f.StringVar(&fl.failOn, "fail-on", "error", "exit 1 when a finding of at least this severity is reported: error, warning or never")
 	f.StringArrayVar(&fl.existing, "existing", nil, "policies in force (files or directories; repeatable); without it, the policies among the inputs")
+	f.StringArrayVar(&fl.baseline, "baseline", nil, "baseline rules (np-guard format, repeatable): deny rules remove what they describe from the proposal, each removal reported; allow rules add what they describe")
 	f.StringVar(&fl.mode, "mode", "replace", "replace: the proposal supersedes the policies in force; augment: keep them and add only what is missing")
 	return cmd
 }
@@ -101,6 +104,15 @@ func runSynthesize(cmd *cobra.Command, g *globals, fl *synthesizeFlags, args []s
 		return usagef("--mode %q: want replace or augment", fl.mode)
 	}
 	objs, reqs, findings := requirements(topo)
+	if len(fl.baseline) > 0 {
+		rules, err := baseline.Load(fl.baseline...)
+		if err != nil {
+			return usageError{err}
+		}
+		var applied []model.Finding
+		reqs, applied = applyBaseline(objs, reqs, rules)
+		findings = append(findings, applied...)
+	}
 	existing, err := fl.existingPolicies(cmd, g, topo)
 	if err != nil {
 		return err

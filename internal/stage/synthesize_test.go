@@ -61,3 +61,64 @@ func TestSynthesize(t *testing.T) {
 		t.Errorf("bad --mode: exit %d, %s", r.code, r.stder)
 	}
 }
+
+// TestSynthesizeBaseline: a deny rule removes a needed connection from the
+// proposal and says so; an allow rule adds one.
+func TestSynthesizeBaseline(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	err := os.WriteFile(rules, []byte(`- name: no-frontend-to-cart
+  description: the storefront talks to the cart through the checkout only
+  action: deny
+  from: app=frontend
+  to: app=cart
+  protocol: TCP
+  port_min: 7000
+  port_max: 7000
+- name: frontend-mails
+  action: allow
+  from: app=frontend
+  to: app=email
+  protocol: TCP
+  port_min: 5000
+  port_max: 5000
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tightnet(t, "", "synthesize", "../../examples/shop", "--baseline", rules, "-o", "json", "--fail-on", "never")
+	if r.code != stage.ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stder)
+	}
+	var s struct {
+		Policies []struct {
+			Name   string
+			Allows []struct{ Direction, Peer, Conns string }
+		}
+		Findings []struct{ Code string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	allows := map[string]bool{}
+	for _, p := range s.Policies {
+		for _, a := range p.Allows {
+			allows[p.Name+" "+a.Direction+" "+a.Peer+" "+a.Conns] = true
+		}
+	}
+	if allows["tightnet-frontend egress shop/cart[Deployment] TCP 7000"] || allows["tightnet-cart ingress shop/frontend[Deployment] TCP 7000"] {
+		t.Errorf("the denied connection is still proposed")
+	}
+	if !allows["tightnet-frontend egress shop/email[Deployment] TCP 5000"] || !allows["tightnet-email ingress shop/frontend[Deployment] TCP 5000"] {
+		t.Errorf("the allowed connection is not proposed: %v", allows)
+	}
+	codes := map[string]bool{}
+	for _, f := range s.Findings {
+		codes[f.Code] = true
+	}
+	if !codes[stage.CodeBaselineRemoved] || !codes[stage.CodeBaselineAdded] {
+		t.Errorf("findings %v lack the removal or the addition", s.Findings)
+	}
+	if r := tightnet(t, "", "synthesize", "../../examples/shop", "--baseline", "testdata/nope.yaml"); r.code != stage.ExitError {
+		t.Errorf("missing rules file: exit %d", r.code)
+	}
+}

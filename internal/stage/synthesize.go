@@ -5,8 +5,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +42,7 @@ type synthesizeFlags struct {
 	existing   []string
 	mode       string
 	baseline   []string
+	outDir     string
 }
 
 func synthesizeFormats() []report.Format { return []report.Format{"yaml", report.JSON} }
@@ -78,6 +81,7 @@ listing what it allows and why.
 	f.StringVar(&fl.monitoring, "monitoring-namespace", extract.DefaultMonitoringNamespace, "the namespace Prometheus scrapes from, when extracting")
 	f.StringVar(&fl.failOn, "fail-on", "error", "exit 1 when a finding of at least this severity is reported: error, warning or never")
 	f.StringArrayVar(&fl.existing, "existing", nil, "policies in force (files or directories; repeatable); without it, the policies among the inputs")
+	f.StringVar(&fl.outDir, "out-dir", "", "write policies.yaml, synthesis.json, the proposal's connectivity.txt and a short report.md into this directory")
 	f.StringArrayVar(&fl.baseline, "baseline", nil, "baseline rules (np-guard format, repeatable): deny rules remove what they describe from the proposal, each removal reported; allow rules add what they describe")
 	f.StringVar(&fl.mode, "mode", "replace", "replace: the proposal supersedes the policies in force; augment: keep them and add only what is missing")
 	return cmd
@@ -145,13 +149,18 @@ func runSynthesize(cmd *cobra.Command, g *globals, fl *synthesizeFlags, args []s
 			return err
 		}
 	}
-	if err := fl.output.write(g, buf.Bytes()); err != nil {
+	if fl.outDir != "" {
+		if err := writeOutDir(cmd, fl.outDir, objs, proposal, summary, summaryJSON); err != nil {
+			return err
+		}
+	} else if err := fl.output.write(g, buf.Bytes()); err != nil {
 		return err
 	}
 	if err := report.Findings(g.streams.Err, findings); err != nil {
 		return err
 	}
 	if err := writeResults(g.resultsDir, map[string]string{
+		"out-dir":  fl.outDir,
 		"policies": strconv.Itoa(len(proposal.Policies)),
 		"findings": strconv.Itoa(len(findings)),
 		"output":   fl.output.path,
@@ -193,6 +202,93 @@ func (fl *synthesizeFlags) options() (synth.Options, error) {
 		opts.IngressController = synth.Endpoint{Namespace: fl.ingress.namespace, PodLabels: labels}
 	}
 	return opts, nil
+}
+
+// writeOutDir writes the proposal, its summary, the connectivity it would
+// give and a short Markdown report into dir. The files are written into a
+// fresh directory beside dir first and moved in at the end, so a failed run
+// leaves dir as it was.
+func writeOutDir(cmd *cobra.Command, dir string, objs *manifest.Objects, p synth.Proposal, summary Synthesis, summaryJSON []byte) error {
+	var policies bytes.Buffer
+	if err := synth.WriteYAML(&policies, p); err != nil {
+		return err
+	}
+	proposed := *objs
+	proposed.Policies = nil
+	for _, pol := range p.Policies {
+		proposed.Policies = append(proposed.Policies, manifest.NetworkPolicy{Object: pol.Object})
+	}
+	res, err := analyze.Connectivity(cmd.Context(), &proposed)
+	if err != nil {
+		return err
+	}
+	var conn bytes.Buffer
+	if err := report.Connectivity(&conn, report.Text, report.View{Matrix: res.Matrix}); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	synthesisReport(&md, summary, len(p.Policies), res.Matrix.Len())
+	files := map[string][]byte{
+		"policies.yaml":    policies.Bytes(),
+		"synthesis.json":   summaryJSON,
+		"connectivity.txt": conn.Bytes(),
+		"report.md":        md.Bytes(),
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out-dir: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("--out-dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
+			return fmt.Errorf("--out-dir: %w", err)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("--out-dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// synthesisReport is the short report: what was proposed, what it allows,
+// what to look at.
+func synthesisReport(w *bytes.Buffer, s Synthesis, proposed, connections int) {
+	counts := map[string]int{}
+	workloads := 0
+	for _, p := range s.Policies {
+		counts[p.Status]++
+		if p.Workload != nil {
+			workloads++
+		}
+	}
+	fmt.Fprintf(w, "# tightnet proposal\n\n")
+	fmt.Fprintf(w, "**%d policies proposed for %d workloads; they allow %d connections between peers; %d findings.**\n\n",
+		proposed, workloads, connections, len(s.Findings))
+	fmt.Fprintf(w, "Policies: %d new, %d changed, %d kept, %d obsolete.\n\n", counts["new"], counts["changed"], counts["kept"], counts["obsolete"])
+	fmt.Fprintf(w, "| policy | status | allows |\n|---|---|---|\n")
+	for _, p := range s.Policies {
+		var allows []string
+		for _, a := range p.Allows {
+			word := "from"
+			if a.Direction == "egress" {
+				word = "to"
+			}
+			allows = append(allows, fmt.Sprintf("%s %s %s : %s", a.Direction, word, a.Peer, a.Conns))
+		}
+		fmt.Fprintf(w, "| %s/%s | %s | %s |\n", p.Namespace, p.Name, p.Status, strings.Join(allows, "<br>"))
+	}
+	if len(s.Findings) > 0 {
+		fmt.Fprintf(w, "\n## Findings\n\n")
+		for _, f := range s.Findings {
+			fmt.Fprintf(w, "- %s\n", f)
+		}
+	}
+	fmt.Fprintf(w, "\nFiles: `policies.yaml` (apply these), `synthesis.json` (this summary), `connectivity.txt` (what the policies allow).\n")
 }
 
 // parseLabels reads key=value,key=value.
@@ -284,7 +380,11 @@ func requirements(topo extract.Artifact) (*manifest.Objects, []synth.Requirement
 		host := strings.Trim(x.Host, "[]")
 		addr, err := netip.ParseAddr(host)
 		if err != nil {
-			findings = append(findings, model.Finding{Code: CodeExternalHost, Severity: model.Warning, Object: x.Src.String(),
+			var at model.Location
+			if len(x.Provenance) > 0 {
+				at = model.Location{File: x.Provenance[0].File, Line: x.Provenance[0].Line}
+			}
+			findings = append(findings, model.Finding{Code: CodeExternalHost, Severity: model.Warning, Object: x.Src.String(), Location: at,
 				Message: fmt.Sprintf("%s connects to %s on %s, a name a NetworkPolicy cannot express; no egress rule was written: allow the provider's address ranges, or route through an egress gateway", x.Src, x.Host, x.Conns)})
 			continue
 		}

@@ -122,3 +122,33 @@ func TestSynthesizeBaseline(t *testing.T) {
 		t.Errorf("missing rules file: exit %d", r.code)
 	}
 }
+
+// TestSynthesizeOutDir: --out-dir holds the four outputs; a run that fails
+// leaves the directory as it was.
+func TestSynthesizeOutDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if r := tightnet(t, "", "synthesize", "../../examples/shop", "--out-dir", dir, "--fail-on", "never"); r.code != stage.ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stder)
+	}
+	for _, name := range []string{"policies.yaml", "synthesis.json", "connectivity.txt", "report.md"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	report, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(report), "14 policies proposed for 13 workloads") {
+		t.Errorf("report lacks its summary line:\n%s", report)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "policies.yaml"))
+	if r := tightnet(t, "", "synthesize", "testdata/nope", "--out-dir", dir); r.code != stage.ExitError {
+		t.Fatalf("exit %d", r.code)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "policies.yaml"))
+	if string(before) != string(after) {
+		t.Error("a failed run changed the output directory")
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("temporary directories left beside the output: %v", entries)
+	}
+}

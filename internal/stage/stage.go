@@ -50,7 +50,15 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // Run executes a stage. name selects the stage for a single-stage image
 // ("connectivity"); "" runs the all-in-one CLI with every stage as a
 // subcommand. It returns the process exit code.
-func Run(ctx context.Context, name string, args []string, s Streams) int {
+func Run(ctx context.Context, name string, args []string, s Streams) (code int) {
+	// A bug must not crash a pipeline step with a stack trace and no word
+	// of what to do: report it as an internal error, exit 2.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(s.Err, "tightnet: internal error: %v\nThis is a bug in tightnet; please report it with the command and inputs that caused it.\n", r)
+			code = ExitError
+		}
+	}()
 	g := &globals{streams: s}
 	var root *cobra.Command
 	if name == "" {

@@ -76,23 +76,24 @@ func (v View) Edges() iter.Seq2[model.Edge, model.ConnectionSet] {
 // Connectivity renders a view in one of the human formats (not JSON, which
 // is the artifact itself).
 func Connectivity(w io.Writer, f Format, v View) error {
-	bw := bufio.NewWriter(w)
-	var err error
-	switch f {
-	case Text:
-		err = connectivityText(bw, v)
-	case CSV:
-		err = connectivityCSV(bw, v)
-	case Markdown:
-		err = connectivityMarkdown(bw, v)
-	case DOT:
-		err = connectivityDOT(bw, v)
-	case Mermaid:
-		err = connectivityMermaid(bw, v)
-	default:
-		return fmt.Errorf("render connectivity: format %q is not a report format", f)
+	return renderWith(w, "connectivity", f, map[Format]func(*bufio.Writer) error{
+		Text:     func(bw *bufio.Writer) error { return connectivityText(bw, v) },
+		CSV:      func(bw *bufio.Writer) error { return connectivityCSV(bw, v) },
+		Markdown: func(bw *bufio.Writer) error { return connectivityMarkdown(bw, v) },
+		DOT:      func(bw *bufio.Writer) error { return connectivityDOT(bw, v) },
+		Mermaid:  func(bw *bufio.Writer) error { return connectivityMermaid(bw, v) },
+	})
+}
+
+// renderWith runs the renderer for format f over a buffered writer; what names
+// the artifact in the error for a format it has no renderer for.
+func renderWith(w io.Writer, what string, f Format, renderers map[Format]func(*bufio.Writer) error) error {
+	r, ok := renderers[f]
+	if !ok {
+		return fmt.Errorf("render %s: format %q is not a report format", what, f)
 	}
-	if err != nil {
+	bw := bufio.NewWriter(w)
+	if err := r(bw); err != nil {
 		return err
 	}
 	return bw.Flush()

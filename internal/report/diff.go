@@ -38,26 +38,13 @@ func Diff(w io.Writer, f Format, v DiffView) error {
 	if v.Changes == nil {
 		v.Changes = func(func(model.Change) bool) {}
 	}
-	bw := bufio.NewWriter(w)
-	var err error
-	switch f {
-	case Text:
-		err = diffText(bw, v)
-	case CSV:
-		err = diffCSV(bw, v)
-	case Markdown:
-		err = diffMarkdown(bw, v)
-	case DOT:
-		err = diffDOT(bw, v)
-	case Mermaid:
-		err = diffMermaid(bw, v)
-	default:
-		return fmt.Errorf("render diff: format %q is not a report format", f)
-	}
-	if err != nil {
-		return err
-	}
-	return bw.Flush()
+	return renderWith(w, "diff", f, map[Format]func(*bufio.Writer) error{
+		Text:     func(bw *bufio.Writer) error { return diffText(bw, v) },
+		CSV:      func(bw *bufio.Writer) error { return diffCSV(bw, v) },
+		Markdown: func(bw *bufio.Writer) error { return diffMarkdown(bw, v) },
+		DOT:      func(bw *bufio.Writer) error { return diffDOT(bw, v) },
+		Mermaid:  func(bw *bufio.Writer) error { return diffMermaid(bw, v) },
+	})
 }
 
 // DiffSummary counts a diff in one line: "3 connections added, 1 removed,

@@ -15,8 +15,9 @@
 // controllers present in the inputs), services and network policies, each
 // with the model.Location it was read from, every slice sorted — and findings
 // about inputs that could not be used. A problem with one document or file is
-// a finding and the rest is still read; only an unusable path or a cancelled
-// context is an error.
+// a finding and the rest is still read, and so is a Helm chart or
+// kustomization that cannot be rendered; only an unusable path, unusable
+// Helm options or a cancelled context is an error.
 //
 // Namespaces: objects without metadata.namespace are in DefaultNamespace,
 // and Service and NetworkPolicy objects carry it in their Object.Namespace

@@ -33,8 +33,9 @@ import (
 // object's File is the resource file it came from (such as
 // overlays/prod/../../base/deployment.yaml, cleaned to base/deployment.yaml),
 // or, for a generated object, the kustomization file whose generator made it.
-// Line is 0: kustomize does not say where in the file an object starts. The
-// origin annotation is removed again unless the kustomization asked for it.
+// Kustomize does not say where in the file an object starts; Line is found
+// by originLines, best effort. The origin annotation is removed again unless
+// the kustomization asked for it.
 
 // kustomization is what a kustomization file refers to, as far as reading
 // the inputs needs to know before kustomize runs.
@@ -220,7 +221,7 @@ func (r *reader) buildKustomization(f inputFile) {
 // which kustomize does not say. An object is matched to the document of its
 // kind in its file whose name is part of the object's name (a name prefix or
 // suffix, or a generated name's hash, keep it whole), the longest such name
-// winning; 0 when none matches.
+// winning; failing that, to the file's only document; else the line is 0.
 type originLines map[string][]docHead // by file
 
 type docHead struct {
@@ -239,6 +240,9 @@ func (c originLines) object(file, kind, name string) int {
 		if h.kind == kind && strings.Contains(name, h.name) && len(h.name) > len(best.name) {
 			best = h
 		}
+	}
+	if best.line == 0 && len(heads) == 1 {
+		return heads[0].line
 	}
 	return best.line
 }

@@ -239,6 +239,12 @@ func (r *reader) find(p string) ([]inputFile, error) {
 				real = abs
 			}
 		}
+		if render := rendererOfFile(filepath.Base(p)); render != renderNone && err == nil {
+			// Chart.yaml or kustomization.yaml named on its own stands
+			// for its directory, as helm and kustomize take it.
+			dir := resolvedDir(filepath.Dir(p))
+			return []inputFile{{display: displayName(filepath.Dir(p)), path: dir, real: dir, explicit: true, render: render}}, nil
+		}
 		return []inputFile{{display: displayName(p), path: p, real: real, explicit: true}}, nil
 	}
 	if err != nil {

@@ -34,14 +34,25 @@ func rendererOf(entries []fs.DirEntry) renderer {
 		if e.IsDir() {
 			continue
 		}
-		switch name := e.Name(); {
-		case slices.Contains(kustomizationFiles, name):
+		switch rendererOfFile(e.Name()) {
+		case renderKustomize:
 			return renderKustomize
-		case name == chartFile:
+		case renderHelm:
 			found = renderHelm
 		}
 	}
 	return found
+}
+
+// rendererOfFile says which kind of directory a file named name marks.
+func rendererOfFile(name string) renderer {
+	switch {
+	case slices.Contains(kustomizationFiles, name):
+		return renderKustomize
+	case name == chartFile:
+		return renderHelm
+	}
+	return renderNone
 }
 
 // dropBases removes from files the kustomizations that another

@@ -32,8 +32,9 @@ func connectivityCommand(g *globals) *cobra.Command {
 		Use:   "connectivity [PATH...]",
 		Short: "Compute which workloads may connect to which under the NetworkPolicies",
 		Long: `Read manifests (directories are searched recursively for .yaml, .yml and
-.json files; "-" reads standard input) and print every connection the
-NetworkPolicies allow, one line per pair of peers:
+.json files; a directory with Chart.yaml is rendered as a Helm chart and one
+with kustomization.yaml built with Kustomize; "-" reads standard input) and
+print every connection the NetworkPolicies allow, one line per pair of peers:
 
   SRC => DST : CONNS
 

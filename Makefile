@@ -31,7 +31,7 @@ bench: ## print speed and peak-memory figures, one process per size
 	@$(GO) test -run='^$$' -bench='^BenchmarkExtractCommand$$' -benchtime=$(BENCHTIME) ./internal/stage | grep -E '^Benchmark'
 
 fuzz: ## run each fuzz target for FUZZTIME
-	@for pkg in ./internal/model ./internal/manifest; do \
+	@for pkg in ./internal/model ./internal/manifest ./internal/extract; do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$target"; \
 			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \

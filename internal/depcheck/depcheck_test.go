@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"internal/baseline":          {"internal/model"},
 	"internal/verify":            {"internal/baseline", "internal/model"},
 	"internal/verify/sanity":     {"internal/analyze", "internal/manifest", "internal/model"},
-	"internal/synth":             {"internal/manifest", "internal/model"},
+	"internal/synth":             {"internal/baseline", "internal/manifest", "internal/model"},
 	"internal/report":            {"internal/baseline", "internal/firewall", "internal/model", "internal/verify"},
 	"internal/stage":             {"internal/analyze", "internal/baseline", "internal/diff", "internal/extract", "internal/firewall", "internal/manifest", "internal/model", "internal/report", "internal/synth", "internal/verify", "internal/verify/sanity"},
 	"images/...":                 {"internal/stage"},

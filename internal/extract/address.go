@@ -46,18 +46,18 @@ func scanValue(value, key string, emit func(reference)) {
 			// Markup around a value (<url>host:port</url>) is not part of
 			// it; a single token left stands alone.
 			if !strings.ContainsAny(it, "\"'`()[]{}<>") {
-				scanItem(it, key, true, emit)
+				scanItem(it, key, true, 0, emit)
 				continue
 			}
 			toks := strings.FieldsFunc(it, isTokenSeparator)
 			for _, tok := range toks {
-				scanItem(tok, key, len(toks) == 1, emit)
+				scanItem(tok, key, len(toks) == 1, 0, emit)
 			}
 		}
 		return
 	}
 	for tok := range strings.FieldsFuncSeq(value, isTokenSeparator) {
-		scanItem(tok, key, false, emit)
+		scanItem(tok, key, false, 0, emit)
 	}
 }
 
@@ -87,13 +87,21 @@ func isTokenSeparator(r rune) bool {
 	return false
 }
 
+// maxKeyDepth bounds key=value nesting: --set=key=host:port is read,
+// a=b=c=... no deeper.
+const maxKeyDepth = 2
+
+// maxToken bounds the items and tokens read: no address is longer, and
+// longer ones (an embedded certificate, a minified script) are skipped.
+const maxToken = 4096
+
 // scanItem reads one item or token. whole says it stands alone — a whole
 // value, a list item, the value of key=value — so that a bare single-label
 // name in it counts.
-func scanItem(tok, key string, whole bool, emit func(reference)) {
+func scanItem(tok, key string, whole bool, depth int, emit func(reference)) {
 	tok = strings.Trim(tok, "\"'`()[]{}<>")
 	tok = strings.TrimRight(tok, ".:!?")
-	if tok == "" {
+	if tok == "" || len(tok) > maxToken {
 		return
 	}
 	scheme := strings.Index(tok, "://")
@@ -101,10 +109,10 @@ func scanItem(tok, key string, whole bool, emit func(reference)) {
 	// "://" or a "/" belongs to a URL's query or path.
 	if eq := strings.IndexByte(tok, '='); eq > 0 && (scheme < 0 || eq < scheme) && !strings.ContainsAny(tok[:eq], "/@") {
 		k := strings.TrimLeft(tok[:eq], "-")
-		if k == "" {
+		if k == "" || depth >= maxKeyDepth {
 			return
 		}
-		scanItem(tok[eq+1:], k, true, emit)
+		scanItem(tok[eq+1:], k, true, depth+1, emit)
 		return
 	}
 	if scheme > 0 {

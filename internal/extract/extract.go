@@ -106,6 +106,8 @@ type extractor struct {
 	// files caches configuration files parsed out of ConfigMap and Secret
 	// values, which many workloads may mount.
 	files map[fileKey][]entry
+	// byLabels caches flow endpoints matched by labels.
+	byLabels map[string]match
 }
 
 type exposureKey struct {

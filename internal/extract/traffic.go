@@ -558,25 +558,42 @@ func (x *extractor) matchEndpoint(e Endpoint) match {
 		}
 	}
 	if len(e.Labels) > 0 {
-		found, best := -1, 0
-		ambiguous := false
-		for _, wi := range x.ix.byNS[e.Namespace] {
-			pl := x.ix.workloads[wi].PodLabels
-			if len(pl) == 0 || !matches(pl, e.Labels) {
-				continue
-			}
-			switch {
-			case len(pl) > best:
-				found, best, ambiguous = wi, len(pl), false
-			case len(pl) == best:
-				ambiguous = true
-			}
-		}
-		if found >= 0 && !ambiguous {
-			return match{workload: found}
-		}
+		return x.matchLabels(e)
 	}
 	return none
+}
+
+// matchLabels finds the one workload of the endpoint's namespace whose pod
+// labels the endpoint carries (the one with most labels, if several do).
+// Answers are remembered per namespace and label set: every flow of an
+// unknown pod would otherwise scan its namespace again.
+func (x *extractor) matchLabels(e Endpoint) match {
+	key := e.Namespace + "\x00" + labelText(e.Labels)
+	if m, ok := x.byLabels[key]; ok {
+		return m
+	}
+	m := match{workload: -1}
+	best, ambiguous := 0, false
+	for _, wi := range x.ix.byNS[e.Namespace] {
+		pl := x.ix.workloads[wi].PodLabels
+		if len(pl) == 0 || !matches(pl, e.Labels) {
+			continue
+		}
+		switch {
+		case len(pl) > best:
+			m.workload, best, ambiguous = wi, len(pl), false
+		case len(pl) == best:
+			ambiguous = true
+		}
+	}
+	if ambiguous {
+		m.workload = -1
+	}
+	if x.byLabels == nil {
+		x.byLabels = map[string]match{}
+	}
+	x.byLabels[key] = m
+	return m
 }
 
 // flowKey aggregates the flows that show the same need, so that a file of

@@ -43,6 +43,10 @@ type synthesizeFlags struct {
 	mode       string
 	baseline   []string
 	outDir     string
+	// --baseline-as admin: the rules as cluster guardrails (see guardrails).
+	baselineAs        string
+	cnp               bool
+	guardrailPriority int32
 }
 
 func synthesizeFormats() []report.Format { return []report.Format{"yaml", report.JSON} }
@@ -84,6 +88,7 @@ listing what it allows and why.
 	f.StringVar(&fl.outDir, "out-dir", "", "write policies.yaml, synthesis.json, the proposal's connectivity.txt and a short report.md into this directory")
 	f.StringArrayVar(&fl.baseline, "baseline", nil, "baseline rules (np-guard format, repeatable): deny rules remove what they describe from the proposal, each removal reported; allow rules add what they describe")
 	f.StringVar(&fl.mode, "mode", "replace", "replace: the proposal supersedes the policies in force; augment: keep them and add only what is missing")
+	fl.registerGuardrails(cmd)
 	return cmd
 }
 
@@ -108,7 +113,7 @@ func runSynthesize(cmd *cobra.Command, g *globals, fl *synthesizeFlags, args []s
 		return usagef("--mode %q: want replace or augment", fl.mode)
 	}
 	objs, reqs, findings := requirements(topo)
-	if len(fl.baseline) > 0 {
+	if len(fl.baseline) > 0 && fl.baselineAs != baselineAsAdmin {
 		rules, err := baseline.Load(fl.baseline...)
 		if err != nil {
 			return usageError{err}
@@ -128,6 +133,11 @@ func runSynthesize(cmd *cobra.Command, g *globals, fl *synthesizeFlags, args []s
 	}
 	proposal := synth.Policies(objs, reqs, opts)
 	findings = append(findings, proposal.Findings...)
+	guardrails, guardrailFindings, err := fl.guardrails(format)
+	if err != nil {
+		return err
+	}
+	findings = append(findings, guardrailFindings...)
 	slices.SortFunc(findings, model.CompareFindings)
 
 	summary := synthesisSummary(proposal, existing, fl.mode, findings)
@@ -141,6 +151,9 @@ func runSynthesize(cmd *cobra.Command, g *globals, fl *synthesizeFlags, args []s
 		buf.Write(summaryJSON)
 	default:
 		if err := synth.WriteYAML(&buf, proposal); err != nil {
+			return err
+		}
+		if err := synth.WriteGuardrailsYAML(&buf, guardrails); err != nil {
 			return err
 		}
 	}
@@ -565,4 +578,53 @@ func missing(cmd *cobra.Command, objs *manifest.Objects, existing []manifest.Net
 		}
 	}
 	return out, iso, nil
+}
+
+// --baseline-as values.
+const (
+	baselineAsPolicies = "policies"
+	baselineAsAdmin    = "admin"
+)
+
+func (fl *synthesizeFlags) registerGuardrails(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&fl.baselineAs, "baseline-as", baselineAsPolicies,
+		"policies: the --baseline rules shape the proposal; admin: the proposal stays plain and the rules follow it as cluster guardrails (AdminNetworkPolicies, Admin tier)")
+	f.BoolVar(&fl.cnp, "cnp", false, "with --baseline-as admin, write ClusterNetworkPolicies (policy.networking.k8s.io/v1beta1, tier Admin) instead of AdminNetworkPolicies")
+	f.Int32Var(&fl.guardrailPriority, "guardrail-priority", synth.DefaultGuardrailPriority,
+		"with --baseline-as admin, the priority of the first guardrail; each next one takes the next number, in the rules' order")
+}
+
+// guardrails are, with --baseline-as admin, the --baseline rules as
+// admin-tier policies, written after the NetworkPolicies in the YAML
+// output (one stream to review and apply), and their findings: the parts
+// of rules no admin policy can enforce. With policies, none: the rules
+// shaped the proposal instead.
+func (fl *synthesizeFlags) guardrails(format report.Format) (synth.GuardrailSet, []model.Finding, error) {
+	switch fl.baselineAs {
+	case baselineAsPolicies:
+		if fl.cnp || fl.guardrailPriority != synth.DefaultGuardrailPriority {
+			return synth.GuardrailSet{}, nil, usagef("--cnp and --guardrail-priority shape cluster guardrails: add --baseline-as admin")
+		}
+		return synth.GuardrailSet{}, nil, nil
+	case baselineAsAdmin:
+	default:
+		return synth.GuardrailSet{}, nil, usagef("--baseline-as %q: want policies or admin", fl.baselineAs)
+	}
+	switch {
+	case len(fl.baseline) == 0:
+		return synth.GuardrailSet{}, nil, usagef("--baseline-as admin writes baseline rules as guardrails: give the rules with --baseline FILE")
+	case format == report.JSON:
+		return synth.GuardrailSet{}, nil, usagef("--baseline-as admin writes the guardrails after the policies in the YAML output, and -o json writes the summary only: use -o yaml, with --summary FILE for the summary")
+	case fl.outDir != "":
+		return synth.GuardrailSet{}, nil, usagef("--baseline-as admin writes the guardrails after the policies in the YAML output, which --out-dir does not carry: use --out FILE")
+	case fl.guardrailPriority < 0 || fl.guardrailPriority > 1000:
+		return synth.GuardrailSet{}, nil, usagef("--guardrail-priority %d: want 0-1000, the priorities of the Admin tier", fl.guardrailPriority)
+	}
+	rules, err := baseline.Load(fl.baseline...)
+	if err != nil {
+		return synth.GuardrailSet{}, nil, usageError{err}
+	}
+	g, findings := synth.Guardrails(rules, synth.GuardrailOptions{CNP: fl.cnp, Priority: fl.guardrailPriority})
+	return g, findings, nil
 }

@@ -189,3 +189,62 @@ func dropLast[T any](s *[]T) bool {
 	*s = (*s)[:len(*s)-1]
 	return true
 }
+
+// TestExposureIsSafe: what exposure says the entire cluster may open to a
+// workload, any pod anywhere may open — checked against the reference with
+// probe pods in a namespace of their own, unlabelled and labelled like the
+// cluster's pods; the same for what a workload may open to the cluster.
+// (Clusters without admin tiers: guardrails may select a real probe.)
+func TestExposureIsSafe(t *testing.T) {
+	n := 150
+	if testing.Short() {
+		n = 20
+	}
+	for seed := range uint64(n) {
+		rng := rand.New(rand.NewPCG(seed, 0xe0))
+		objs := clustergen.Random(rng, clustergen.RandomSize{Namespaces: 1 + rng.IntN(3), Workloads: 1 + rng.IntN(6), Policies: rng.IntN(7)})
+		res, err := analyze.Connectivity(context.Background(), objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		probes := []map[string]string{{}}
+		for _, w := range objs.Workloads {
+			probes = append(probes, w.PodLabels)
+		}
+		withProbe := *objs
+		withProbe.Namespaces = append(slices.Clone(objs.Namespaces), manifest.Namespace{Name: "zz-probe",
+			Labels: map[string]string{manifest.NamespaceNameLabel: "zz-probe"}})
+		ports := clustergen.InterestingPorts(objs)
+		for _, x := range res.Exposure {
+			w := findWorkload(objs, x.Peer)
+			for _, lbls := range probes {
+				probe := manifest.Workload{Kind: "Pod", Namespace: "zz-probe", Name: "probe", PodLabels: lbls}
+				in := reference.Conns(&withProbe, reference.Endpoint{Workload: &probe}, reference.Endpoint{Workload: w}, ports)
+				out := reference.Conns(&withProbe, reference.Endpoint{Workload: w}, reference.Endpoint{Workload: &probe}, ports)
+				if got := x.FromCluster.Intersect(probeSet(ports)); !got.Subset(in) {
+					t.Fatalf("seed %d: exposure says the cluster may open %s to %s, but a probe pod labelled %v may open only %s", seed, got, x.Peer, lbls, in)
+				}
+				if got := x.ToCluster.Intersect(probeSet(ports)); !got.Subset(out) {
+					t.Fatalf("seed %d: exposure says %s may open %s to the cluster, but only %s to a probe pod labelled %v", seed, x.Peer, got, out, lbls)
+				}
+			}
+		}
+	}
+}
+
+func probeSet(ports model.PortSet) model.ConnectionSet {
+	var c model.ConnectionSet
+	for _, p := range model.Protocols() {
+		c = c.Union(model.Connections(p, ports))
+	}
+	return c
+}
+
+func findWorkload(objs *manifest.Objects, p model.Peer) *manifest.Workload {
+	for i := range objs.Workloads {
+		if objs.Workloads[i].Peer() == p {
+			return &objs.Workloads[i]
+		}
+	}
+	return nil
+}

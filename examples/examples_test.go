@@ -24,8 +24,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the expected files")
 
 // supporting directories of examples/ hold no application: baseline
-// rules and CI workflows that the applications are checked with.
-var supporting = map[string]bool{"baseline-rules": true, "github": true}
+// rules and CI workflows that the applications are checked with, and the
+// review example (two checkouts, tested in internal/review).
+var supporting = map[string]bool{"baseline-rules": true, "github": true, "review": true}
 
 // examples lists the example applications: directories with a README.
 func examples(t *testing.T) []string {

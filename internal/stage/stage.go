@@ -120,6 +120,8 @@ func stages() []stageDef {
 		{"explain", explainCommand},
 		{"diff", diffCommand},
 		{"extract", extractCommand},
+		{"report", reportCommand},
+		{"review", reviewCommand},
 		{"synthesize", synthesizeCommand},
 		{"verify", verifyCommand},
 	}

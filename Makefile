@@ -2,12 +2,16 @@
 GO       ?= go
 BIN      ?= bin
 FUZZTIME ?= 30s
+IMAGES   ?= dist/images
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+PLATFORMS ?= linux/amd64,linux/arm64
 BENCHTIME ?= 3x
 
-.PHONY: help build test bench fuzz lint golden
+.PHONY: help build test bench fuzz lint golden images push
 
 help: ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
 
 build: ## build the CLI and every stage binary into ./bin
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./images/...
@@ -46,3 +50,10 @@ GOLDEN_PKGS = ./internal/model ./internal/manifest ./internal/analyze ./internal
 
 golden: ## rewrite golden files after an intended output change; review the diff
 	$(GO) test $(GOLDEN_PKGS) -update
+
+images: ## build every image (no Docker) into ./dist/images: OCI layout + tarballs
+	$(GO) run ./images/builder --out $(IMAGES) --version $(VERSION) --revision $(REVISION) --platforms $(PLATFORMS)
+
+push: ## build, push to REGISTRY=host/repo and pin tasks/, pipelines/, actions/ to digests
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host/repo"; exit 2; }
+	$(GO) run ./images/builder --out $(IMAGES) --version $(VERSION) --revision $(REVISION) --platforms $(PLATFORMS) --push $(REGISTRY) --rewrite

@@ -34,7 +34,10 @@ var allowed = map[string][]string{
 	"internal/action":            {"internal/model", "internal/review"},
 	"images/...":                 {"internal/stage"},
 	"images/action":              {"internal/action"},
+	"images/builder":             {"internal/imagebuild"}, // build tooling, not a stage image
+	"internal/imagebuild":        {},
 	"internal/depcheck":          {},
+	"internal/packaging":         {}, // tests only; tektoncd/pipeline and argo-workflows stay out of non-test code
 }
 
 // stdlibOnly packages may import nothing outside the standard library.

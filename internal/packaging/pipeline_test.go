@@ -1,0 +1,214 @@
+package packaging
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+)
+
+// pipelines are the Tekton Pipelines, with the param values their run in
+// TestPipelinesRun uses and the directory the clone tasks would fill.
+var pipelines = []struct {
+	file   string
+	params map[string]string
+	clones map[string]string // workspace dir → checkout (old or new in workspace())
+}{
+	{"review-pipeline.yaml", map[string]string{"path": "manifests", "baseline": "rules/baseline.yaml"}, nil},
+	{"synthesize-pipeline.yaml", map[string]string{"path": "manifests", "policies-dir": "networkpolicies/tightnet"}, map[string]string{"repo": "new"}},
+}
+
+func loadPipeline(t *testing.T, file string) *v1.Pipeline {
+	t.Helper()
+	var p v1.Pipeline
+	readYAML(t, filepath.Join(repoRoot, "pipelines", "tekton", file), &p)
+	return &p
+}
+
+// localTask is the task under tasks/ a pipeline task refers to by name, nil
+// for a catalog task resolved remotely.
+func localTask(t *testing.T, pt v1.PipelineTask) *v1.Task {
+	t.Helper()
+	if pt.TaskRef == nil || pt.TaskRef.Name == "" {
+		return nil
+	}
+	stage, ok := strings.CutPrefix(pt.TaskRef.Name, "tightnet-")
+	if !ok {
+		t.Fatalf("task %s refers to %s, not a tightnet task", pt.Name, pt.TaskRef.Name)
+	}
+	return loadTask(t, stage)
+}
+
+func TestPipelinesValidate(t *testing.T) {
+	for _, tc := range pipelines {
+		t.Run(tc.file, func(t *testing.T) {
+			p := loadPipeline(t, tc.file)
+			ctx := validationContext()
+			p.SetDefaults(ctx)
+			if err := p.Validate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if p.Labels["app.kubernetes.io/version"] == "" {
+				t.Error("no app.kubernetes.io/version label")
+			}
+		})
+	}
+}
+
+var taskResultRef = regexp.MustCompile(`\$\(tasks\.([a-z0-9-]+)\.results\.([a-z0-9-]+)\)`)
+
+// TestPipelinesMatchTasks cross-checks every tightnet task a pipeline calls:
+// the params it passes are declared with the same type, every param without
+// a default is passed, workspaces bind, and results referred to exist.
+func TestPipelinesMatchTasks(t *testing.T) {
+	for _, tc := range pipelines {
+		t.Run(tc.file, func(t *testing.T) {
+			p := loadPipeline(t, tc.file)
+			results := map[string][]v1.TaskResult{}
+			for _, pt := range p.Spec.Tasks {
+				task := localTask(t, pt)
+				if task == nil {
+					continue
+				}
+				results[pt.Name] = task.Spec.Results
+				declared := map[string]v1.ParamSpec{}
+				for _, ps := range task.Spec.Params {
+					declared[ps.Name] = ps
+				}
+				passed := map[string]bool{}
+				for _, param := range pt.Params {
+					passed[param.Name] = true
+					ps, ok := declared[param.Name]
+					if !ok {
+						t.Errorf("%s passes %s a param %q it does not declare", pt.Name, task.Name, param.Name)
+						continue
+					}
+					if ps.Type != "" && ps.Type != param.Value.Type {
+						t.Errorf("%s passes %s param %q as %s, declared %s", pt.Name, task.Name, param.Name, param.Value.Type, ps.Type)
+					}
+				}
+				for _, ps := range task.Spec.Params {
+					if ps.Default == nil && !passed[ps.Name] {
+						t.Errorf("%s does not pass %s's required param %q", pt.Name, task.Name, ps.Name)
+					}
+				}
+				bound := map[string]bool{}
+				for _, w := range pt.Workspaces {
+					bound[w.Name] = true
+				}
+				for _, w := range task.Spec.Workspaces {
+					if !w.Optional && !bound[w.Name] {
+						t.Errorf("%s does not bind %s's workspace %q", pt.Name, task.Name, w.Name)
+					}
+					delete(bound, w.Name)
+				}
+				for w := range bound {
+					t.Errorf("%s binds workspace %q %s does not declare", pt.Name, w, task.Name)
+				}
+			}
+			var refs []string
+			for _, pt := range p.Spec.Tasks {
+				for _, param := range pt.Params {
+					refs = append(refs, param.Value.StringVal)
+					refs = append(refs, param.Value.ArrayVal...)
+				}
+			}
+			for _, r := range p.Spec.Results {
+				refs = append(refs, r.Value.StringVal)
+			}
+			for _, ref := range refs {
+				for _, m := range taskResultRef.FindAllStringSubmatch(ref, -1) {
+					declared, ok := results[m[1]]
+					if !ok {
+						t.Errorf("%s: no tightnet task %s", m[0], m[1])
+						continue
+					}
+					if !hasResult(declared, m[2]) {
+						t.Errorf("%s: task %s has no result %s", m[0], m[1], m[2])
+					}
+				}
+			}
+		})
+	}
+}
+
+func hasResult(results []v1.TaskResult, name string) bool {
+	for _, r := range results {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+var pipelineParamRef = regexp.MustCompile(`\$\(params\.([a-z0-9-]+)\)`)
+
+// TestPipelinesRun runs every tightnet task of each pipeline, in order, on
+// one workspace, with the pipeline's params and earlier tasks' results
+// substituted: the catalog's clone tasks are stood in for by copies of
+// examples/review.
+func TestPipelinesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the stage binaries")
+	}
+	for _, tc := range pipelines {
+		t.Run(tc.file, func(t *testing.T) {
+			p := loadPipeline(t, tc.file)
+			ws := workspace(t)
+			for dir, from := range tc.clones {
+				copyDir(t, filepath.Join(ws, from), filepath.Join(ws, dir))
+			}
+			results := map[string]map[string]string{}
+			resolve := func(s string) string {
+				s = pipelineParamRef.ReplaceAllStringFunc(s, func(v string) string {
+					name := pipelineParamRef.FindStringSubmatch(v)[1]
+					value, ok := tc.params[name]
+					if !ok {
+						t.Fatalf("no value for pipeline param %s", name)
+					}
+					return value
+				})
+				return taskResultRef.ReplaceAllStringFunc(s, func(v string) string {
+					m := taskResultRef.FindStringSubmatch(v)
+					value, ok := results[m[1]][m[2]]
+					if !ok {
+						t.Fatalf("%s: not produced (yet)", v)
+					}
+					return value
+				})
+			}
+			for _, pt := range p.Spec.Tasks {
+				task := localTask(t, pt)
+				if task == nil {
+					continue
+				}
+				var params v1.Params
+				for _, param := range pt.Params {
+					v := param.Value
+					v.StringVal = resolve(v.StringVal)
+					arr := make([]string, len(v.ArrayVal))
+					for i, a := range v.ArrayVal {
+						arr[i] = resolve(a)
+					}
+					v.ArrayVal = arr
+					params = append(params, v1.Param{Name: param.Name, Value: v})
+				}
+				results[pt.Name] = runStep(t, task, params, ws)
+				t.Logf("%s: %v", pt.Name, results[pt.Name])
+			}
+			for _, f := range expectedFiles[tc.file] {
+				if _, err := os.Stat(filepath.Join(ws, f)); err != nil {
+					t.Errorf("pipeline did not write %s: %v", f, err)
+				}
+			}
+		})
+	}
+}
+
+var expectedFiles = map[string][]string{
+	"review-pipeline.yaml":     {"tightnet/report.md", "tightnet/diff.json", "tightnet/verification.json", "tightnet/synthesis/policies.yaml"},
+	"synthesize-pipeline.yaml": {"repo/networkpolicies/tightnet/policies.yaml", "tightnet/topology.json"},
+}

@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"internal/action":            {"internal/model", "internal/review"},
 	"images/...":                 {"internal/stage"},
 	"images/action":              {"internal/action"},
-	"images/builder":             {"internal/imagebuild"}, // build tooling, not a stage image
+	"images/builder":             {"internal/imagebuild", "internal/packaging"}, // build tooling, not a stage image
 	"internal/imagebuild":        {},
 	"internal/depcheck":          {},
 	"internal/packaging":         {}, // tests only; tektoncd/pipeline and argo-workflows stay out of non-test code

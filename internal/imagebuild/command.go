@@ -12,7 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // Images lists the images built from a module root: one per directory under
@@ -47,7 +51,12 @@ func Images(root string) ([]Spec, error) {
 // them to --out, and with --push pushes them and, with --rewrite, points the
 // YAML under tasks/, pipelines/ and actions/ at the pushed digests. It
 // returns the process exit code.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+//
+// bundle, when not nil, builds the Tekton bundle of the tasks under the
+// module root; it is built after the references are rewritten, so that it
+// carries the pushed digests, written to --out as tightnet-tasks.tar and
+// pushed as REGISTRY/tightnet-tasks:VERSION.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, bundle func(root string) (v1.Image, error)) int {
 	fs := flag.NewFlagSet("builder", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "dist/images", "directory for the OCI layout and tarballs")
@@ -72,7 +81,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := run(ctx, stdout, options{
 		out: *out, dir: *dir, push: *push, rewrite: *rewrite, version: *version,
 		labels:    map[string]string{LabelSource: *source, LabelRevision: *revision, LabelVersion: *version},
-		platforms: *platforms, only: *only,
+		platforms: *platforms, only: *only, bundle: bundle,
 	}); err != nil {
 		fmt.Fprintln(stderr, "builder:", err)
 		return 2
@@ -86,6 +95,7 @@ type options struct {
 	version         string
 	labels          map[string]string
 	platforms, only string
+	bundle          func(root string) (v1.Image, error)
 }
 
 func run(ctx context.Context, stdout io.Writer, o options) error {
@@ -135,7 +145,7 @@ func run(ctx context.Context, stdout io.Writer, o options) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", o.out)
 	if o.push == "" {
-		return nil
+		return writeBundle(ctx, stdout, o)
 	}
 	pushed, err := Push(ctx, o.push, built)
 	if err != nil {
@@ -147,7 +157,7 @@ func run(ctx context.Context, stdout io.Writer, o options) error {
 		fmt.Fprintf(stdout, "pushed %s\n", pushed[n.Name])
 	}
 	if !o.rewrite {
-		return nil
+		return writeBundle(ctx, stdout, o)
 	}
 	var dirs []string
 	for _, d := range []string{"tasks", "pipelines", "actions"} {
@@ -157,5 +167,44 @@ func run(ctx context.Context, stdout io.Writer, o options) error {
 	for _, f := range changed {
 		fmt.Fprintf(stdout, "rewrote %s\n", f)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return writeBundle(ctx, stdout, o)
+}
+
+// writeBundle builds the Tekton bundle, writes it beside the images and,
+// when pushing, pushes it.
+func writeBundle(ctx context.Context, stdout io.Writer, o options) error {
+	if o.bundle == nil {
+		return nil
+	}
+	img, err := o.bundle(o.dir)
+	if err != nil {
+		return fmt.Errorf("tekton bundle: %w", err)
+	}
+	tag, err := name.NewTag("tightnet-tasks:" + o.version)
+	if err != nil {
+		return fmt.Errorf("tekton bundle: %w", err)
+	}
+	if err := tarball.WriteToFile(filepath.Join(o.out, "tightnet-tasks.tar"), tag, img); err != nil {
+		return fmt.Errorf("tekton bundle: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(o.out, "tightnet-tasks.tar"))
+	if o.push == "" {
+		return nil
+	}
+	ref, err := name.NewTag(strings.TrimSuffix(o.push, "/") + "/tightnet-tasks:" + o.version)
+	if err != nil {
+		return fmt.Errorf("tekton bundle: %w", err)
+	}
+	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return fmt.Errorf("push tekton bundle %s: %w", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pushed %s@%s\n", ref.Context(), d)
+	return nil
 }

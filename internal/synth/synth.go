@@ -267,12 +267,11 @@ func (s *synthesizer) restrictToIsolation(p *Policy) bool {
 
 // ruleGroup is the peers that share one set of connections.
 type ruleGroup struct {
-	conns  model.ConnectionSet
-	peers  []networkingv1.NetworkPolicyPeer
-	names  []string
-	why    [][]string
-	dst    *manifest.Workload // the destination, when the group has one workload peer (for named ports)
-	single bool
+	conns model.ConnectionSet
+	peers []networkingv1.NetworkPolicyPeer
+	names []string
+	why   [][]string
+	dst   *manifest.Workload // the destination, when the group has one workload peer (for named ports)
 }
 
 func (g ruleGroup) allowances(direction string) []Allowance {

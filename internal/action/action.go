@@ -352,36 +352,67 @@ func (c Config) comment(ctx context.Context, gha *githubactions.Action, in input
 	}
 	repo := cmp.Or(pr.Base.Repo.FullName, ev.Repository.FullName, gha.Getenv("GITHUB_REPOSITORY"))
 	number := cmp.Or(pr.Number, ev.Number)
-	gh := githubAPI{client: c.Client, base: strings.TrimRight(cmp.Or(c.APIURL, "https://api.github.com"), "/"), token: in.token}
-	body := Marker + "\n" + res.Markdown
-	if len(body) > maxCommentBytes {
-		const cut = "\n\n… (truncated; the full report is in the job summary)\n"
-		body = strings.ToValidUTF8(body[:maxCommentBytes-len(cut)], "") + cut
-	}
-
-	var err error
-	id := int64(0)
-	if in.comment == "sticky" {
-		id, err = gh.findComment(ctx, repo, number)
-	}
-	if err == nil {
-		if id != 0 {
-			err = gh.do(ctx, http.MethodPatch, fmt.Sprintf("/repos/%s/issues/comments/%d", repo, id), map[string]string{"body": body}, nil)
-		} else {
-			err = gh.do(ctx, http.MethodPost, fmt.Sprintf("/repos/%s/issues/%d/comments", repo, number), map[string]string{"body": body}, nil)
-		}
-	}
-	var se *statusError
-	if errors.As(err, &se) && (se.code == http.StatusForbidden || se.code == http.StatusNotFound) {
+	err := Comment(ctx, CommentOptions{Client: c.Client, APIURL: c.APIURL, Token: in.token, Repo: repo, Number: number,
+		Body: res.Markdown, Sticky: in.comment == "sticky"})
+	if errors.Is(err, ErrCannotWrite) {
 		if pr.fork() {
 			return "comment skipped: the token cannot write to this repository (fork pull request)", nil
 		}
 		return "comment skipped: the token cannot write to this repository (read-only token; grant `pull-requests: write`)", nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("comment on %s#%d: %w", repo, number, err)
+	return "", err
+}
+
+// ErrCannotWrite is wrapped by Comment when the API refuses the write (403
+// or 404): a fork pull request's token, or one without pull-requests: write.
+var ErrCannotWrite = errors.New("the token cannot write to this repository")
+
+// CommentOptions say where and what to comment.
+type CommentOptions struct {
+	Client *http.Client
+	// APIURL is the REST API's base; https://api.github.com when empty.
+	APIURL string
+	Token  string
+	// Repo is owner/name; Number the pull request (or issue) number.
+	Repo   string
+	Number int
+	// Body is the comment's Markdown; the hidden Marker is prepended.
+	Body string
+	// Sticky updates the comment holding the marker, if any, instead of
+	// adding a new one.
+	Sticky bool
+}
+
+// Comment posts a review comment on a pull request through the GitHub REST
+// API: sticky (found by the hidden Marker and updated) or new. A body over
+// GitHub's limit is cut with a pointer to the full report.
+func Comment(ctx context.Context, o CommentOptions) error {
+	gh := githubAPI{client: o.Client, base: strings.TrimRight(cmp.Or(o.APIURL, "https://api.github.com"), "/"), token: o.Token}
+	body := Marker + "\n" + o.Body
+	if len(body) > maxCommentBytes {
+		const cut = "\n\n… (truncated; the full report is in the job summary)\n"
+		body = strings.ToValidUTF8(body[:maxCommentBytes-len(cut)], "") + cut
 	}
-	return "", nil
+	var err error
+	id := int64(0)
+	if o.Sticky {
+		id, err = gh.findComment(ctx, o.Repo, o.Number)
+	}
+	if err == nil {
+		if id != 0 {
+			err = gh.do(ctx, http.MethodPatch, fmt.Sprintf("/repos/%s/issues/comments/%d", o.Repo, id), map[string]string{"body": body}, nil)
+		} else {
+			err = gh.do(ctx, http.MethodPost, fmt.Sprintf("/repos/%s/issues/%d/comments", o.Repo, o.Number), map[string]string{"body": body}, nil)
+		}
+	}
+	var se *statusError
+	if errors.As(err, &se) && (se.code == http.StatusForbidden || se.code == http.StatusNotFound) {
+		return fmt.Errorf("comment on %s#%d: %w (%v)", o.Repo, o.Number, ErrCannotWrite, err)
+	}
+	if err != nil {
+		return fmt.Errorf("comment on %s#%d: %w", o.Repo, o.Number, err)
+	}
+	return nil
 }
 
 // githubAPI is the little of the GitHub REST API the action uses.

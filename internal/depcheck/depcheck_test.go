@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"internal/report":            {"internal/baseline", "internal/firewall", "internal/model", "internal/verify"},
 	"internal/requirements":      {"internal/extract", "internal/manifest", "internal/model", "internal/synth"},
 	"internal/review":            {"internal/analyze", "internal/baseline", "internal/diff", "internal/extract", "internal/manifest", "internal/model", "internal/report", "internal/requirements", "internal/synth", "internal/verify", "internal/verify/sanity"},
-	"internal/stage":             {"internal/analyze", "internal/baseline", "internal/diff", "internal/extract", "internal/firewall", "internal/manifest", "internal/model", "internal/report", "internal/requirements", "internal/review", "internal/synth", "internal/verify", "internal/verify/sanity"},
+	"internal/stage":             {"internal/action", "internal/analyze", "internal/baseline", "internal/diff", "internal/extract", "internal/firewall", "internal/manifest", "internal/model", "internal/report", "internal/requirements", "internal/review", "internal/synth", "internal/verify", "internal/verify/sanity"},
 	"internal/action":            {"internal/model", "internal/review"},
 	"images/...":                 {"internal/stage"},
 	"images/action":              {"internal/action"},

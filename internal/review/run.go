@@ -127,7 +127,7 @@ func run(ctx context.Context, opts Options) (Result, error) {
 			v = verify.Unverified(rules, fmt.Sprintf("the head configuration could not be analysed: %d errors, the first at %s [%s]; fix them and review again",
 				len(errs), errs[0].Location, errs[0].Code))
 		} else {
-			v = verify.Check(headRes.Matrix, inventory(head), rules)
+			v = verify.Check(headRes.Matrix, Inventory(head), rules)
 		}
 		v = v.WithFindings(findings, nil)
 		verification = &v
@@ -197,7 +197,7 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	if proposal != nil {
 		files[FilePolicies] = policiesYAML
 	}
-	written, err := writeAll(opts.OutDir, files)
+	written, err := WriteFiles(opts.OutDir, files)
 	if err != nil {
 		return Result{}, err
 	}
@@ -230,9 +230,9 @@ func errorsOf(fs []model.Finding) []model.Finding {
 	return out
 }
 
-// inventory is what baseline rules select workloads by: pod and namespace
+// Inventory is what baseline rules select workloads by: pod and namespace
 // labels, and where each workload was read.
-func inventory(objs *manifest.Objects) verify.Inventory {
+func Inventory(objs *manifest.Objects) verify.Inventory {
 	inv := verify.Inventory{
 		PodLabels:       make(map[model.Peer]map[string]string, len(objs.Workloads)),
 		NamespaceLabels: make(map[string]map[string]string, len(objs.Namespaces)),
@@ -248,11 +248,11 @@ func inventory(objs *manifest.Objects) verify.Inventory {
 	return inv
 }
 
-// writeAll writes files into dir: into a fresh directory beside it first,
+// WriteFiles writes files into dir: into a fresh directory beside it first,
 // then each renamed into place, so no reader sees a half-written file and
 // a failed run leaves dir's files as they were. It returns the paths
 // written by name.
-func writeAll(dir string, files map[string][]byte) (map[string]string, error) {
+func WriteFiles(dir string, files map[string][]byte) (map[string]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}

@@ -5,9 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"github.com/tightnet/tightnet/internal/model"
 	"github.com/tightnet/tightnet/internal/report"
 	"github.com/tightnet/tightnet/internal/requirements"
+	"github.com/tightnet/tightnet/internal/review"
 	"github.com/tightnet/tightnet/internal/synth"
 )
 
@@ -218,9 +217,8 @@ func (fl *synthesizeFlags) options() (synth.Options, error) {
 }
 
 // writeOutDir writes the proposal, its summary, the connectivity it would
-// give and a short Markdown report into dir. The files are written into a
-// fresh directory beside dir first and moved in at the end, so a failed run
-// leaves dir as it was.
+// give and a short Markdown report into dir, with review.WriteFiles: a
+// failed run leaves dir as it was.
 func writeOutDir(cmd *cobra.Command, dir string, objs *manifest.Objects, p synth.Proposal, summary Synthesis, summaryJSON []byte) error {
 	var policies bytes.Buffer
 	if err := synth.WriteYAML(&policies, p); err != nil {
@@ -247,23 +245,8 @@ func writeOutDir(cmd *cobra.Command, dir string, objs *manifest.Objects, p synth
 		"connectivity.txt": conn.Bytes(),
 		"report.md":        md.Bytes(),
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if _, err := review.WriteFiles(dir, files); err != nil {
 		return fmt.Errorf("--out-dir: %w", err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("--out-dir: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-			return fmt.Errorf("--out-dir: %w", err)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("--out-dir: %w", err)
-		}
 	}
 	return nil
 }

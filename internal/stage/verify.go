@@ -18,6 +18,7 @@ import (
 	"github.com/tightnet/tightnet/internal/manifest"
 	"github.com/tightnet/tightnet/internal/model"
 	"github.com/tightnet/tightnet/internal/report"
+	"github.com/tightnet/tightnet/internal/review"
 	"github.com/tightnet/tightnet/internal/verify"
 	"github.com/tightnet/tightnet/internal/verify/sanity"
 )
@@ -214,7 +215,7 @@ func readVerifyInput(ctx context.Context, g *globals, fl *verifyFlags, args []st
 	}
 	findings := slices.Concat(objs.Findings, res.Findings)
 	slices.SortFunc(findings, model.CompareFindings)
-	inv := verifyInventory(objs)
+	inv := review.Inventory(objs)
 	inv.IngressController = fl.ingress.placement()
 	return verifyInput{objs: objs, result: res, matrix: res.Matrix, inventory: inv, findings: findings}, nil
 }
@@ -232,24 +233,6 @@ func (f *ingressControllerFlags) placement() *verify.Placement {
 		}
 	}
 	return p
-}
-
-// verifyInventory is what baseline rules select workloads by: pod and
-// namespace labels, and where each workload was read.
-func verifyInventory(objs *manifest.Objects) verify.Inventory {
-	inv := verify.Inventory{
-		PodLabels:       make(map[model.Peer]map[string]string, len(objs.Workloads)),
-		NamespaceLabels: make(map[string]map[string]string, len(objs.Namespaces)),
-		Sources:         make(map[model.Peer]model.Location, len(objs.Workloads)),
-	}
-	for _, w := range objs.Workloads {
-		inv.PodLabels[w.Peer()] = w.PodLabels
-		inv.Sources[w.Peer()] = w.Source
-	}
-	for _, ns := range objs.Namespaces {
-		inv.NamespaceLabels[ns.Name] = ns.Labels
-	}
-	return inv
 }
 
 // atLeast lists the findings of at least severity s.

@@ -315,7 +315,7 @@ func (k *compiler) ports(np *manifest.NetworkPolicy, where string, ports []netwo
 			numeric = numeric.Union(model.Connections(proto, model.PortRange(lo, hi)))
 		}
 	}
-	r.numeric = k.sets.id(numeric)
+	r.numeric = k.sets.ID(numeric)
 	if len(r.named) > 0 {
 		r.resolved = map[int]connID{}
 	}
@@ -330,11 +330,11 @@ func (k *compiler) portsOn(r *rule, ci int) connID {
 	if id, ok := r.resolved[ci]; ok {
 		return id
 	}
-	c := k.sets.sets[r.numeric]
+	c := k.sets.Set(r.numeric)
 	for _, n := range r.named {
 		c = c.Union(model.Connections(n.proto, k.c.classes[ci].named[n]))
 	}
-	id := k.sets.id(c)
+	id := k.sets.ID(c)
 	r.resolved[ci] = id
 	return id
 }

@@ -203,10 +203,10 @@ func (e *evaluation) exposure() []model.Exposure {
 				Peer:            c.objs.Workloads[wi].Peer(),
 				IngressIsolated: e.isolated[ingress][x],
 				EgressIsolated:  e.isolated[egress][x],
-				FromCluster:     sets.sets[fromCluster],
-				ToCluster:       sets.sets[toCluster],
-				FromExternal:    sets.sets[fromExt],
-				ToExternal:      sets.sets[toExt],
+				FromCluster:     sets.Set(fromCluster),
+				ToCluster:       sets.Set(toCluster),
+				FromExternal:    sets.Set(fromExt),
+				ToExternal:      sets.Set(toExt),
 			})
 		}
 	}
@@ -335,7 +335,7 @@ func (e *evaluation) matrix(atoms []model.IPRange, targets []routeTarget) (model
 	atomGroup := make([]int, e.na)
 	var ranges []model.IPRange
 	for t := range e.na {
-		if t > 0 && adjacent(atoms[t-1], atoms[t]) && e.sameAtom(t-1, t) {
+		if t > 0 && atoms[t-1].Adjacent(atoms[t]) && e.sameAtom(t-1, t) {
 			atomGroup[t] = atomGroup[t-1]
 			ranges[len(ranges)-1].Last = atoms[t].Last
 			continue
@@ -398,7 +398,7 @@ func (e *evaluation) matrix(atoms []model.IPRange, targets []routeTarget) (model
 		groupOf = append(groupOf, e.nc+g)
 	}
 	if len(targets) == 0 {
-		return model.GroupedMatrix(peers, groupOf, sets.sets, cells)
+		return model.GroupedMatrix(peers, groupOf, sets.Sets(), cells)
 	}
 	return e.withIngressController(peers, groupOf, cells, ng, targets)
 }
@@ -412,7 +412,7 @@ func (e *evaluation) withIngressController(peers []model.Peer, groupOf []int, ba
 	c := e.k.c
 	routed := map[int]connID{} // workload → ports routes open on it
 	for _, t := range targets {
-		routed[t.workload] = sets.union(routed[t.workload], sets.id(t.conns))
+		routed[t.workload] = sets.union(routed[t.workload], sets.ID(t.conns))
 	}
 	// class of each group; extra groups for routed workloads.
 	classOfGroup := make([]int, ng)
@@ -457,17 +457,12 @@ func (e *evaluation) withIngressController(peers []model.Peer, groupOf []int, ba
 	}
 	peers = append(peers, model.IngressController())
 	groupOf = append(groupOf, ctl)
-	return model.GroupedMatrix(peers, groupOf, sets.sets, cells)
+	return model.GroupedMatrix(peers, groupOf, sets.Sets(), cells)
 }
 
 // pairCell is what class a may open to class b: a's egress and b's ingress.
 func (e *evaluation) pairCell(a, b int) connID {
 	return e.k.sets.intersection(e.egressCell(a, b), e.ingressCell(b, a))
-}
-
-func adjacent(a, b model.IPRange) bool {
-	next := a.Last.Next()
-	return next.IsValid() && next == b.First
 }
 
 func (e *evaluation) sameAtom(t, u int) bool {

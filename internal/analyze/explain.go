@@ -157,11 +157,11 @@ func (x *explainer) direction(d direction, pod, other end) DirectionExplanation 
 		dstClass := pod.class
 		if d == egress {
 			if other.class < 0 {
-				return sets.sets[r.numeric]
+				return sets.Set(r.numeric)
 			}
 			dstClass = other.class
 		}
-		return sets.sets[x.k.portsOn(r, dstClass)]
+		return sets.Set(x.k.portsOn(r, dstClass))
 	}
 	matches := func(r *rule) bool {
 		if other.class >= 0 {

@@ -169,7 +169,7 @@ func (e *evaluation) blockedRoutes(targets []routeTarget) []model.Finding {
 	var out []model.Finding
 	for _, t := range targets {
 		w := &e.k.c.objs.Workloads[t.workload]
-		allowed := e.k.sets.sets[e.pairCell(e.k.c.ingressCtl, e.k.c.classOf[t.workload])]
+		allowed := e.k.sets.Set(e.pairCell(e.k.c.ingressCtl, e.k.c.classOf[t.workload]))
 		blocked := t.conns.Subtract(allowed)
 		if blocked.IsEmpty() {
 			continue

@@ -17,8 +17,7 @@ const (
 )
 
 type setTable struct {
-	sets      []model.ConnectionSet
-	byHash    map[uint64][]connID
+	*model.Interner
 	unions    map[[2]connID]connID
 	intersect map[[2]connID]connID
 	minus     map[[2]connID]connID
@@ -26,27 +25,13 @@ type setTable struct {
 
 func newSetTable() *setTable {
 	t := &setTable{
-		byHash:    map[uint64][]connID{},
+		Interner:  model.NewInterner(),
 		unions:    map[[2]connID]connID{},
 		intersect: map[[2]connID]connID{},
 		minus:     map[[2]connID]connID{},
 	}
-	t.id(model.NoConnections())
-	t.id(model.AllConnections())
+	t.ID(model.AllConnections()) // number 1, allConns
 	return t
-}
-
-func (t *setTable) id(c model.ConnectionSet) connID {
-	h := c.Hash()
-	for _, id := range t.byHash[h] {
-		if t.sets[id].Equal(c) {
-			return id
-		}
-	}
-	id := connID(len(t.sets))
-	t.sets = append(t.sets, c)
-	t.byHash[h] = append(t.byHash[h], id)
-	return id
 }
 
 func (t *setTable) union(a, b connID) connID {
@@ -85,7 +70,7 @@ func (t *setTable) memo(m map[[2]connID]connID, a, b connID, op func(model.Conne
 	if id, ok := m[k]; ok {
 		return id
 	}
-	id := t.id(op(t.sets[a], t.sets[b]))
+	id := t.ID(op(t.Set(a), t.Set(b)))
 	m[k] = id
 	return id
 }

@@ -485,7 +485,7 @@ func (k *compiler) tierProtocol(p *tierPolicy, where string, proto corev1.Protoc
 }
 
 func (k *compiler) finishPorts(r *rule, numeric model.ConnectionSet) {
-	r.numeric = k.sets.id(numeric)
+	r.numeric = k.sets.ID(numeric)
 	if len(r.named) > 0 {
 		r.resolved = map[int]connID{}
 	}

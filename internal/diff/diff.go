@@ -76,10 +76,10 @@ func (s *side) cell(g, h int32) uint32 {
 // ConnectivityMap might.
 func Matrices(old, new model.Matrix) (Result, error) {
 	r := Result{}
-	in := newInterner()
-	r.old = side{m: old, setOf: in.ids(old.Sets())}
-	r.new = side{m: new, setOf: in.ids(new.Sets())}
-	r.sets = in.sets
+	in := model.NewInterner()
+	r.old = side{m: old, setOf: ids(in, old.Sets())}
+	r.new = side{m: new, setOf: ids(in, new.Sets())}
+	r.sets = in.Sets()
 
 	oldPeers, newPeers := old.Peers(), new.Peers()
 	oldExt, err := externals(oldPeers, old, "old")
@@ -152,7 +152,7 @@ func Matrices(old, new model.Matrix) (Result, error) {
 	for k := named; k < len(all); k++ {
 		if last := len(keep) - 1; last >= named {
 			head := keep[last]
-			if adjacent(head.p.Range, all[k].p.Range) && (head.og < 0) == (all[k].og < 0) && (head.ng < 0) == (all[k].ng < 0) &&
+			if head.p.Range.Adjacent(all[k].p.Range) && (head.og < 0) == (all[k].og < 0) && (head.ng < 0) == (all[k].ng < 0) &&
 				r.sameDiff(keepClass[last], class[k]) {
 				keep[last].p.Range.Last = all[k].p.Range.Last
 				continue
@@ -430,41 +430,11 @@ func refine(a, b ranges) []model.IPRange {
 	return out
 }
 
-func adjacent(a, b model.IPRange) bool {
-	next := a.Last.Next()
-	return next.IsValid() && next == b.First
-}
-
-// interner numbers distinct connection sets; 0 is No Connections.
-type interner struct {
-	sets   []model.ConnectionSet
-	byHash map[uint64][]uint32
-}
-
-func newInterner() *interner {
-	in := &interner{byHash: map[uint64][]uint32{}}
-	in.id(model.NoConnections())
-	return in
-}
-
-func (in *interner) id(c model.ConnectionSet) uint32 {
-	h := c.Hash()
-	for _, id := range in.byHash[h] {
-		if in.sets[id].Equal(c) {
-			return id
-		}
-	}
-	id := uint32(len(in.sets))
-	in.sets = append(in.sets, c)
-	in.byHash[h] = append(in.byHash[h], id)
-	return id
-}
-
 // ids numbers each of a matrix's sets.
-func (in *interner) ids(sets []model.ConnectionSet) []uint32 {
+func ids(in *model.Interner, sets []model.ConnectionSet) []uint32 {
 	out := make([]uint32, len(sets))
 	for i, c := range sets {
-		out[i] = in.id(c)
+		out[i] = in.ID(c)
 	}
 	return out
 }

@@ -200,6 +200,12 @@ func ParseIPRange(s string) (IPRange, error) {
 	return IPRange{first, last}, nil
 }
 
+// Adjacent reports whether next starts right after r ends.
+func (r IPRange) Adjacent(next IPRange) bool {
+	n := r.Last.Next()
+	return n.IsValid() && n == next.First
+}
+
 // Compare orders ranges IPv4 before IPv6, then by first and last address.
 func (r IPRange) Compare(o IPRange) int {
 	if c := r.First.Compare(o.First); c != 0 {

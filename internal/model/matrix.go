@@ -169,27 +169,31 @@ func (b *MatrixBuilder) Matrix() Matrix {
 		groupOf[i], pos[p] = i, i
 	}
 	n := len(peers)
-	in := newInterner()
+	in := NewInterner()
 	cells := make([]uint32, n*n)
 	for e, c := range b.conns {
-		cells[pos[e.Src]*n+pos[e.Dst]] = in.id(c)
+		cells[pos[e.Src]*n+pos[e.Dst]] = in.ID(c)
 	}
-	return assemble(peers, groupOf, n, in.sets, cells)
+	return assemble(peers, groupOf, n, in.Sets(), cells)
 }
 
-// interner gives each distinct ConnectionSet a small number; 0 is No Connections.
-type interner struct {
+// Interner numbers distinct connection sets: equal sets get the same
+// number, and number 0 is No Connections. Engines fill large arrays with
+// these numbers instead of sets. It is not safe for concurrent use.
+type Interner struct {
 	sets   []ConnectionSet
 	byHash map[uint64][]uint32
 }
 
-func newInterner() *interner {
-	in := &interner{byHash: map[uint64][]uint32{}}
-	in.id(NoConnections())
+// NewInterner returns an interner holding only No Connections, as 0.
+func NewInterner() *Interner {
+	in := &Interner{byHash: map[uint64][]uint32{}}
+	in.ID(NoConnections())
 	return in
 }
 
-func (in *interner) id(c ConnectionSet) uint32 {
+// ID is c's number, given on first sight.
+func (in *Interner) ID(c ConnectionSet) uint32 {
 	h := c.Hash()
 	for _, id := range in.byHash[h] {
 		if in.sets[id].Equal(c) {
@@ -201,3 +205,9 @@ func (in *interner) id(c ConnectionSet) uint32 {
 	in.byHash[h] = append(in.byHash[h], id)
 	return id
 }
+
+// Set is the set numbered id.
+func (in *Interner) Set(id uint32) ConnectionSet { return in.sets[id] }
+
+// Sets lists the sets by number; the caller must not modify it.
+func (in *Interner) Sets() []ConnectionSet { return in.sets }

@@ -296,7 +296,7 @@ func mergeRanges(ws []Witness) []Witness {
 			last := &merged[n-1]
 			le, lo, ls := external(*last)
 			we, wo, ws := external(w)
-			if lo == wo && ls == ws && adjacent(le.Range, we.Range) && last.Conns.Equal(w.Conns) {
+			if lo == wo && ls == ws && le.Range.Adjacent(we.Range) && last.Conns.Equal(w.Conns) {
 				r := model.ExternalPeer(model.IPRange{First: le.Range.First, Last: we.Range.Last})
 				if ls {
 					last.Src = r
@@ -313,11 +313,6 @@ func mergeRanges(ws []Witness) []Witness {
 		return model.Edge{Src: a.Src, Dst: a.Dst}.Compare(model.Edge{Src: b.Src, Dst: b.Dst})
 	})
 	return out
-}
-
-func adjacent(a, b model.IPRange) bool {
-	next := a.Last.Next()
-	return next.IsValid() && next == b.First
 }
 
 // nothingToCheck says why a rule selects no checked pair.

@@ -113,75 +113,60 @@ func (s *checker) policyCandidates() []candidate {
 		}
 		out = append(out, c)
 	}
-	for i, p := range objs.AdminPolicies {
-		if p.Object == nil {
-			continue
-		}
-		object := "AdminNetworkPolicy " + p.Object.Name
-		c := policyCandidate(p.Source, object, without(objs, func(o *manifest.Objects) {
-			o.AdminPolicies = slices.Delete(slices.Clone(o.AdminPolicies), i, i+1)
-		}))
-		edit := func(j int, ingress bool) *manifest.Objects {
-			return without(objs, func(o *manifest.Objects) {
-				cp := p.Object.DeepCopy()
-				if ingress {
-					cp.Spec.Ingress = slices.Delete(cp.Spec.Ingress, j, j+1)
-				} else {
-					cp.Spec.Egress = slices.Delete(cp.Spec.Egress, j, j+1)
-				}
-				o.AdminPolicies = slices.Clone(o.AdminPolicies)
-				o.AdminPolicies[i].Object = cp
-			})
-		}
-		c.rules = tierRules(p.Source, object, len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress), edit)
-		out = append(out, c)
-	}
-	for i, p := range objs.BaselinePolicies {
-		if p.Object == nil {
-			continue
-		}
-		object := "BaselineAdminNetworkPolicy " + p.Object.Name
-		c := policyCandidate(p.Source, object, without(objs, func(o *manifest.Objects) {
-			o.BaselinePolicies = slices.Delete(slices.Clone(o.BaselinePolicies), i, i+1)
-		}))
-		edit := func(j int, ingress bool) *manifest.Objects {
-			return without(objs, func(o *manifest.Objects) {
-				cp := p.Object.DeepCopy()
-				if ingress {
-					cp.Spec.Ingress = slices.Delete(cp.Spec.Ingress, j, j+1)
-				} else {
-					cp.Spec.Egress = slices.Delete(cp.Spec.Egress, j, j+1)
-				}
-				o.BaselinePolicies = slices.Clone(o.BaselinePolicies)
-				o.BaselinePolicies[i].Object = cp
-			})
-		}
-		c.rules = tierRules(p.Source, object, len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress), edit)
-		out = append(out, c)
-	}
-	for i, p := range objs.ClusterPolicies {
-		if p.Object == nil {
-			continue
-		}
-		object := "ClusterNetworkPolicy " + p.Object.Name
-		c := policyCandidate(p.Source, object, without(objs, func(o *manifest.Objects) {
-			o.ClusterPolicies = slices.Delete(slices.Clone(o.ClusterPolicies), i, i+1)
-		}))
-		edit := func(j int, ingress bool) *manifest.Objects {
-			return without(objs, func(o *manifest.Objects) {
-				cp := p.Object.DeepCopy()
-				if ingress {
-					cp.Spec.Ingress = slices.Delete(cp.Spec.Ingress, j, j+1)
-				} else {
-					cp.Spec.Egress = slices.Delete(cp.Spec.Egress, j, j+1)
-				}
-				o.ClusterPolicies = slices.Clone(o.ClusterPolicies)
-				o.ClusterPolicies[i].Object = cp
-			})
-		}
-		c.rules = tierRules(p.Source, object, len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress), edit)
-		out = append(out, c)
-	}
+	out = append(out, tierCandidates(objs, "AdminNetworkPolicy",
+		func(o *manifest.Objects) *[]manifest.AdminNetworkPolicy { return &o.AdminPolicies },
+		func(p manifest.AdminNetworkPolicy) (string, model.Location, int, int, bool) {
+			if p.Object == nil {
+				return "", model.Location{}, 0, 0, false
+			}
+			return p.Object.Name, p.Source, len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress), true
+		},
+		func(p manifest.AdminNetworkPolicy, j int, ingress bool) manifest.AdminNetworkPolicy {
+			cp := p.Object.DeepCopy()
+			if ingress {
+				cp.Spec.Ingress = slices.Delete(cp.Spec.Ingress, j, j+1)
+			} else {
+				cp.Spec.Egress = slices.Delete(cp.Spec.Egress, j, j+1)
+			}
+			p.Object = cp
+			return p
+		})...)
+	out = append(out, tierCandidates(objs, "BaselineAdminNetworkPolicy",
+		func(o *manifest.Objects) *[]manifest.BaselineAdminNetworkPolicy { return &o.BaselinePolicies },
+		func(p manifest.BaselineAdminNetworkPolicy) (string, model.Location, int, int, bool) {
+			if p.Object == nil {
+				return "", model.Location{}, 0, 0, false
+			}
+			return p.Object.Name, p.Source, len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress), true
+		},
+		func(p manifest.BaselineAdminNetworkPolicy, j int, ingress bool) manifest.BaselineAdminNetworkPolicy {
+			cp := p.Object.DeepCopy()
+			if ingress {
+				cp.Spec.Ingress = slices.Delete(cp.Spec.Ingress, j, j+1)
+			} else {
+				cp.Spec.Egress = slices.Delete(cp.Spec.Egress, j, j+1)
+			}
+			p.Object = cp
+			return p
+		})...)
+	out = append(out, tierCandidates(objs, "ClusterNetworkPolicy",
+		func(o *manifest.Objects) *[]manifest.ClusterNetworkPolicy { return &o.ClusterPolicies },
+		func(p manifest.ClusterNetworkPolicy) (string, model.Location, int, int, bool) {
+			if p.Object == nil {
+				return "", model.Location{}, 0, 0, false
+			}
+			return p.Object.Name, p.Source, len(p.Object.Spec.Ingress), len(p.Object.Spec.Egress), true
+		},
+		func(p manifest.ClusterNetworkPolicy, j int, ingress bool) manifest.ClusterNetworkPolicy {
+			cp := p.Object.DeepCopy()
+			if ingress {
+				cp.Spec.Ingress = slices.Delete(cp.Spec.Ingress, j, j+1)
+			} else {
+				cp.Spec.Egress = slices.Delete(cp.Spec.Egress, j, j+1)
+			}
+			p.Object = cp
+			return p
+		})...)
 	return out
 }
 
@@ -205,6 +190,38 @@ func ruleCandidate(loc model.Location, object, list string, j int, objs *manifes
 		without: objs, code: CodeRedundantRule, location: loc, object: object,
 		message: fmt.Sprintf("%s[%d] is redundant: removing it alone from %s changes no connection; remove it, or fix what it was meant to do", list, j, object),
 	}
+}
+
+// tierCandidates lists, for one admin kind, each policy and each of its
+// rules removed from a copy of the inputs. list picks the kind's slice,
+// describe its name, source and rule counts, drop a copy of a policy
+// without one rule.
+func tierCandidates[P any](objs *manifest.Objects, kind string,
+	list func(*manifest.Objects) *[]P,
+	describe func(P) (name string, loc model.Location, nIngress, nEgress int, ok bool),
+	drop func(p P, j int, ingress bool) P,
+) []candidate {
+	var out []candidate
+	for i, p := range *list(objs) {
+		name, loc, nIn, nEg, ok := describe(p)
+		if !ok {
+			continue
+		}
+		object := kind + " " + name
+		c := policyCandidate(loc, object, without(objs, func(o *manifest.Objects) {
+			l := list(o)
+			*l = slices.Delete(slices.Clone(*l), i, i+1)
+		}))
+		c.rules = tierRules(loc, object, nIn, nEg, func(j int, ingress bool) *manifest.Objects {
+			return without(objs, func(o *manifest.Objects) {
+				l := list(o)
+				*l = slices.Clone(*l)
+				(*l)[i] = drop(p, j, ingress)
+			})
+		})
+		out = append(out, c)
+	}
+	return out
 }
 
 func tierRules(loc model.Location, object string, nIngress, nEgress int, edit func(j int, ingress bool) *manifest.Objects) []candidate {

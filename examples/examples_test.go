@@ -4,10 +4,8 @@
 package examples_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,7 +16,6 @@ import (
 	"github.com/tightnet/tightnet/internal/clustergen"
 	"github.com/tightnet/tightnet/internal/manifest"
 	"github.com/tightnet/tightnet/internal/model"
-	"github.com/tightnet/tightnet/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected files")
@@ -50,29 +47,7 @@ func TestExamples(t *testing.T) {
 	for _, dir := range examples(t) {
 		for _, format := range []string{"txt", "json"} {
 			t.Run(dir+"/"+format, func(t *testing.T) {
-				var out, errs bytes.Buffer
-				code := stage.Run(context.Background(), "", []string{"connectivity", dir, "-o", format},
-					stage.Streams{In: strings.NewReader(""), Out: &out, Err: &errs})
-				if code != stage.ExitOK {
-					t.Fatalf("exit code %d, stderr:\n%s", code, errs.String())
-				}
-				golden := filepath.Join(dir, "expected", "connectivity."+format)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./examples -update to create it)", err)
-				}
-				if !bytes.Equal(out.Bytes(), want) {
-					t.Errorf("output differs from %s:\n%s", golden, firstDifference(string(want), out.String()))
-				}
+				golden(t, filepath.Join(dir, "expected", "connectivity."+format), run(t, "connectivity", dir, "-o", format))
 			})
 		}
 	}

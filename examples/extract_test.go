@@ -6,13 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tightnet/tightnet/internal/manifest"
-	"github.com/tightnet/tightnet/internal/stage"
 )
 
 // extractExamples are the examples whose expected Topology is kept:
@@ -48,28 +46,7 @@ func TestExtractExamples(t *testing.T) {
 				for _, f := range traffic {
 					args = append(args, "--traffic", f)
 				}
-				var out, errs bytes.Buffer
-				code := stage.Run(context.Background(), "", args, stage.Streams{In: strings.NewReader(""), Out: &out, Err: &errs})
-				if code != stage.ExitOK {
-					t.Fatalf("exit code %d, stderr:\n%s", code, errs.String())
-				}
-				golden := filepath.Join(dir, "expected", "topology."+format)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./examples -update to create it)", err)
-				}
-				if !bytes.Equal(out.Bytes(), want) {
-					t.Errorf("output differs from %s:\n%s", golden, firstDifference(string(want), out.String()))
-				}
+				golden(t, filepath.Join(dir, "expected", "topology."+format), run(t, args...))
 			})
 		}
 	}

@@ -194,14 +194,7 @@ func reviewMarkdown(w *bufio.Writer, r Review, p mdParts) error {
 	if vr := r.Verification; vr != nil {
 		fmt.Fprintf(w, "\n<details open><summary>Baseline rules: %s</summary>\n\n", mdText(VerificationSummary(*vr)))
 		for _, res := range vr.Rules {
-			fmt.Fprintf(w, "- %s **%s** %s: %s", verdictIcon[res.Verdict], mdText(res.Name), res.Verdict, mdCode(ruleLine(res)))
-			if res.Description != "" {
-				fmt.Fprintf(w, " — %s", mdText(res.Description))
-			}
-			w.WriteByte('\n')
-			if res.Reason != "" {
-				fmt.Fprintf(w, "  <br>%s\n", mdText(res.Reason))
-			}
+			mdVerdict(w, res)
 			if len(res.Witnesses) == 0 {
 				continue
 			}

@@ -61,6 +61,19 @@ func VerificationSummary(v verify.Verification) string {
 	return fmt.Sprintf("%d of %s violated, %d unchecked, %d satisfied", s.Violated, plural(total, "baseline rule"), s.Unchecked, s.Satisfied)
 }
 
+// mdVerdict writes a rule's Markdown list item: verdict icon, name, the
+// rule on one line, its description and the reason for its verdict.
+func mdVerdict(w *bufio.Writer, r verify.Result) {
+	fmt.Fprintf(w, "- %s **%s** %s: %s", verdictIcon[r.Verdict], mdText(r.Name), r.Verdict, mdCode(ruleLine(r)))
+	if r.Description != "" {
+		fmt.Fprintf(w, " — %s", mdText(r.Description))
+	}
+	w.WriteByte('\n')
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  <br>%s\n", mdText(r.Reason))
+	}
+}
+
 // ruleLine is a rule as one line: "deny anything => anything : TCP 23".
 func ruleLine(r verify.Result) string {
 	return fmt.Sprintf("%s %s => %s : %s", r.Action, r.From, r.To, r.Conns)
@@ -145,14 +158,7 @@ func verificationMarkdown(w *bufio.Writer, v verify.Verification) error {
 		w.WriteByte('\n')
 	}
 	for _, r := range v.Rules {
-		fmt.Fprintf(w, "- %s **%s** %s: %s", verdictIcon[r.Verdict], mdText(r.Name), r.Verdict, mdCode(ruleLine(r)))
-		if r.Description != "" {
-			fmt.Fprintf(w, " — %s", mdText(r.Description))
-		}
-		w.WriteByte('\n')
-		if r.Reason != "" {
-			fmt.Fprintf(w, "  <br>%s\n", mdText(r.Reason))
-		}
+		mdVerdict(w, r)
 		if len(r.Witnesses) == 0 {
 			continue
 		}

@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -96,48 +97,151 @@ func TestArgoClusterVariants(t *testing.T) {
 	}
 }
 
-// TestArgoContainers pins the stage templates to the stage images, run as
-// non-root 65532, with arguments only.
+// TestArgoContainers pins the stage templates to the stage images, and
+// every container and script to non-root 65532; containers take arguments
+// only (a script's command is its interpreter).
 func TestArgoContainers(t *testing.T) {
 	ns, _, _ := loadArgo(t)
 	for name, wt := range ns {
 		for _, tmpl := range wt.Spec.Templates {
 			c := tmpl.Container
-			if c == nil {
+			switch {
+			case tmpl.Script != nil:
+				c = &tmpl.Script.Container
+			case c == nil:
 				continue
-			}
-			if len(c.Command) > 0 {
+			case len(c.Command) > 0:
 				t.Errorf("%s/%s sets command %v", name, tmpl.Name, c.Command)
 			}
 			sc := c.SecurityContext
 			if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
 				t.Errorf("%s/%s must run as non-root 65532", name, tmpl.Name)
 			}
+			if sc != nil && (sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation) {
+				t.Errorf("%s/%s must set allowPrivilegeEscalation: false", name, tmpl.Name)
+			}
 			if name == "tightnet-stages" && imageName(c.Image) == "" {
 				t.Errorf("%s/%s runs %s, not a tightnet image", name, tmpl.Name, c.Image)
+			}
+			for _, e := range c.Env {
+				if strings.Contains(e.Name, "TOKEN") && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+					t.Errorf("%s/%s: env %s must come from a Secret (valueFrom.secretKeyRef)", name, tmpl.Name, e.Name)
+				}
 			}
 		}
 	}
 }
 
-var argoVar = regexp.MustCompile(`\{\{(inputs\.parameters|workflow\.parameters|tasks\.[a-z0-9-]+\.outputs\.parameters)\.([a-z0-9-]+)\}\}`)
+var (
+	argoVar = regexp.MustCompile(`\{\{(inputs\.parameters|workflow\.parameters|tasks\.[a-z0-9-]+\.outputs\.parameters)\.([a-z0-9-]+)\}\}`)
+	// anyArgoVar is anything Argo substitutes; inputRef an input parameter.
+	anyArgoVar = regexp.MustCompile(`\{\{[^}]*\}\}`)
+	inputRef   = regexp.MustCompile(`^\{\{inputs\.parameters\.([a-z0-9-]+)\}\}$`)
+	// scriptEnvVar is a variable a script reads from its environment; the
+	// scripts' own variables are lower case.
+	scriptEnvVar = regexp.MustCompile(`\$\{?([A-Z_][A-Z0-9_]*)`)
+)
 
-// TestArgoWorkflowsRun runs each flow's DAG, in order, on one workspace: the
-// checkouts are stood in for by copies of examples/review, every tightnet
-// step runs against binaries built from this repository.
+// TestArgoScripts checks the flows' script steps — commit and open the pull
+// request, on third-party images (git, curl) that these tests do not run —
+// as STYLE.md asks of any shell: nothing is substituted into a script's
+// text; every variable it reads is set in its env, to a literal, to input
+// parameters or from a Secret named by input parameters; every input
+// reaches it; every output is a file it writes.
+func TestArgoScripts(t *testing.T) {
+	ns, _, _ := loadArgo(t)
+	found := 0
+	for name, wt := range ns {
+		for _, tmpl := range wt.Spec.Templates {
+			script := tmpl.Script
+			if script == nil {
+				continue
+			}
+			found++
+			t.Run(name+"/"+tmpl.Name, func(t *testing.T) {
+				if v := anyArgoVar.FindString(script.Source); v != "" {
+					t.Errorf("the script's text holds %s; pass it in env", v)
+				}
+				if imageName(script.Image) != "" {
+					t.Errorf("runs %s: a tightnet image takes arguments, not a script", script.Image)
+				}
+				set := map[string]bool{}
+				used := map[string]bool{}
+				uses := func(what, s string) {
+					for _, v := range anyArgoVar.FindAllString(s, -1) {
+						m := inputRef.FindStringSubmatch(v)
+						if m == nil || tmpl.Inputs.GetParameterByName(m[1]) == nil {
+							t.Errorf("%s: %s is not an input parameter of %s", what, v, tmpl.Name)
+							continue
+						}
+						used[m[1]] = true
+					}
+				}
+				for _, e := range script.Env {
+					set[e.Name] = true
+					switch {
+					case e.ValueFrom == nil:
+						uses("env "+e.Name, e.Value)
+					case e.ValueFrom.SecretKeyRef != nil:
+						uses("env "+e.Name+" secret name", e.ValueFrom.SecretKeyRef.Name)
+						uses("env "+e.Name+" secret key", e.ValueFrom.SecretKeyRef.Key)
+					default:
+						t.Errorf("env %s: only values and secretKeyRef", e.Name)
+					}
+				}
+				for _, m := range scriptEnvVar.FindAllStringSubmatch(script.Source, -1) {
+					if !set[m[1]] {
+						t.Errorf("the script reads $%s, which its env does not set", m[1])
+					}
+				}
+				for _, p := range tmpl.Inputs.Parameters {
+					if !used[p.Name] {
+						t.Errorf("input %s reaches the script through no env var", p.Name)
+					}
+				}
+				for _, p := range tmpl.Outputs.Parameters {
+					if p.ValueFrom == nil || p.ValueFrom.Path == "" || !strings.Contains(script.Source, ">"+p.ValueFrom.Path) {
+						t.Errorf("output %s is not read from a file the script writes", p.Name)
+					}
+				}
+			})
+		}
+	}
+	if found == 0 {
+		t.Error("no script steps; the synthesis flow commits and opens its pull request with two")
+	}
+}
+
+// TestArgoWorkflowsRun runs each flow's DAG, in order, on one workspace,
+// with the Secrets of runSecrets: the checkouts are stood in for by copies
+// of examples/review, every tightnet step runs against binaries built from
+// this repository — the review's comment against a fake GitHub API, and the
+// pull request must carry the report. The flows' own steps on third-party
+// images (checkout, commit, open-pull-request) are not run; their arguments
+// must match their inputs and their env must resolve (TestArgoScripts checks
+// the scripts).
 func TestArgoWorkflowsRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
 	}
 	ns, _, _ := loadArgo(t)
 	stagesTemplate := ns["tightnet-stages"]
-	flows := map[string]map[string]string{
-		"tightnet-pull-request-review": {"repo-url": "https://example.com/app.git", "base-revision": "main", "head-revision": "pr", "path": "manifests", "baseline": "rules/baseline.yaml"},
-		"tightnet-synthesize-policies": {"repo-url": "https://example.com/app.git", "path": "manifests"},
+	github := map[string]string{"repo-full-name": "acme/shop", "github-token-secret-name": "review-bot", "github-token-secret-key": "pat"}
+	flows := []struct {
+		name    string
+		params  map[string]string
+		comment bool // the flow comments tightnet/report.md on acme/shop#42
+	}{
+		{"tightnet-pull-request-review", map[string]string{"repo-url": "https://example.com/app.git", "base-revision": "main", "head-revision": "pr", "path": "manifests", "baseline": "rules/baseline.yaml", "pull-request-number": "42"}, true},
+		{"tightnet-synthesize-policies", map[string]string{"repo-url": "https://example.com/app.git", "path": "manifests"}, false},
 	}
-	for name, params := range flows {
-		t.Run(name, func(t *testing.T) {
-			wf := ns[name]
+	for _, flow := range flows {
+		t.Run(flow.name, func(t *testing.T) {
+			wf := ns[flow.name]
+			gh := newFakeGitHub(t)
+			params := maps.Clone(flow.params)
+			maps.Copy(params, github)
+			params["github-api-url"] = gh.URL
 			for _, p := range wf.Spec.Arguments.Parameters {
 				if _, ok := params[p.Name]; !ok && p.Value != nil {
 					params[p.Name] = p.Value.String()
@@ -166,20 +270,13 @@ func TestArgoWorkflowsRun(t *testing.T) {
 			}
 			entry := wf.GetTemplateByName(wf.Spec.Entrypoint)
 			for _, task := range entry.DAG.Tasks {
-				args := map[string]string{}
-				for _, p := range task.Arguments.Parameters {
-					args[p.Name] = subst(p.Value.String(), nil)
+				owner, tmplName := wf, task.Template
+				if task.TemplateRef != nil {
+					owner, tmplName = stagesTemplate, task.TemplateRef.Template
 				}
-				if task.TemplateRef == nil {
-					// a checkout: the DAG's git clone, stood in for here
-					if dir := args["dir"]; dir != "old" && dir != "new" {
-						copyDir(t, filepath.Join(ws, "new"), filepath.Join(ws, dir))
-					}
-					continue
-				}
-				tmpl := stagesTemplate.GetTemplateByName(task.TemplateRef.Template)
+				tmpl := owner.GetTemplateByName(tmplName)
 				if tmpl == nil {
-					t.Fatalf("%s: no template %s in tightnet-stages", task.Name, task.TemplateRef.Template)
+					t.Fatalf("%s: no template %s in %s", task.Name, tmplName, owner.Name)
 				}
 				inputs := map[string]string{}
 				for _, p := range tmpl.Inputs.Parameters {
@@ -187,11 +284,30 @@ func TestArgoWorkflowsRun(t *testing.T) {
 						inputs[p.Name] = p.Default.String()
 					}
 				}
-				for k, v := range args {
-					if tmpl.Inputs.GetParameterByName(k) == nil {
-						t.Errorf("%s passes %s an argument %q it does not take", task.Name, tmpl.Name, k)
+				for _, p := range task.Arguments.Parameters {
+					if tmpl.Inputs.GetParameterByName(p.Name) == nil {
+						t.Errorf("%s passes %s an argument %q it does not take", task.Name, tmpl.Name, p.Name)
 					}
-					inputs[k] = v
+					inputs[p.Name] = subst(p.Value.String(), nil)
+				}
+				for _, p := range tmpl.Inputs.Parameters {
+					if _, ok := inputs[p.Name]; !ok {
+						t.Errorf("%s does not pass %s's input %q, which has no default", task.Name, tmpl.Name, p.Name)
+					}
+				}
+				if task.TemplateRef == nil {
+					// the flow's own step on a third-party image: its env
+					// must resolve as the controller would, with the Secret
+					// it names; the checkouts are stood in for
+					c := tmpl.Container
+					if tmpl.Script != nil {
+						c = &tmpl.Script.Container
+					}
+					containerEnv(t, c.Env, func(s string) string { return subst(s, inputs) }, runSecrets)
+					if dir := inputs["dir"]; tmpl.Name == "checkout" && dir != "old" && dir != "new" {
+						copyDir(t, filepath.Join(ws, "new"), filepath.Join(ws, dir))
+					}
+					continue
 				}
 				results := t.TempDir()
 				local := func(s string) string {
@@ -212,8 +328,14 @@ func TestArgoWorkflowsRun(t *testing.T) {
 						names = append(names, p.Name)
 					}
 				}
-				outputs[task.Name] = runImage(t, tmpl.Container.Image, cargs, local(tmpl.Container.WorkingDir), results, names)
+				env := containerEnv(t, tmpl.Container.Env, local, runSecrets)
+				outputs[task.Name] = runImage(t, tmpl.Container.Image, cargs, local(tmpl.Container.WorkingDir), env, results, names)
 				t.Logf("%s: %v", task.Name, outputs[task.Name])
+			}
+			if flow.comment {
+				checkReportComment(t, gh, "acme/shop", 42, readFile(t, filepath.Join(ws, "tightnet", "report.md")))
+			} else if n := len(gh.Comments("acme/shop", 42)); n > 0 {
+				t.Errorf("%d comments, want none", n)
 			}
 		})
 	}

@@ -8,8 +8,11 @@
 // definition with its project's own types (tektoncd/pipeline v1 SetDefaults
 // and Validate, argo-workflows/v3's workflow/validate), cross-check pipelines
 // against the tasks they call, resolve the bundle with Tekton's own resolver,
-// and run every step against binaries built from this repository, so a
-// renamed flag, param or result fails a test.
+// and run every tightnet step against binaries built from this repository —
+// with only the env its YAML declares, secretKeyRef resolved from the test's
+// Secrets, the comment steps against a fake GitHub API — so a renamed flag,
+// param or result fails a test. Steps on third-party images (git, curl) are
+// checked, not run: their inputs, Secrets and scripts' variables.
 //
 // It must not depend on other tightnet packages, and tektoncd/pipeline and
 // argo-workflows are imported by its tests only: they stay out of every

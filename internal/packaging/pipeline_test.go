@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,15 +12,25 @@ import (
 )
 
 // pipelines are the Tekton Pipelines, with the param values their run in
-// TestPipelinesRun uses and the directory the clone tasks would fill.
+// TestPipelinesRun uses (github-api-url is the fake GitHub API's), the
+// directory the clone tasks would fill and whether the run comments its
+// report on pull request 42 of acme/shop.
 var pipelines = []struct {
-	file   string
-	params map[string]string
-	clones map[string]string // workspace dir → checkout (old or new in workspace())
+	file    string
+	params  map[string]string
+	clones  map[string]string // workspace dir → checkout (old or new in workspace())
+	comment bool
 }{
-	{"review-pipeline.yaml", map[string]string{"path": "manifests", "baseline": "rules/baseline.yaml"}, nil},
-	{"synthesize-pipeline.yaml", map[string]string{"path": "manifests", "policies-dir": "networkpolicies/tightnet"}, map[string]string{"repo": "new"}},
+	{"review-pipeline.yaml", map[string]string{"path": "manifests", "baseline": "rules/baseline.yaml",
+		"repo-full-name": "acme/shop", "pull-request-number": "42",
+		"github-token-secret-name": "review-bot", "github-token-secret-key": "pat"}, nil, true},
+	{"synthesize-pipeline.yaml", map[string]string{"path": "manifests", "policies-dir": "networkpolicies/tightnet"}, map[string]string{"repo": "new"}, false},
 }
+
+// runSecrets are the Secrets in the namespace of the pipeline and workflow
+// runs: the one their params name, not the tasks' default (github), so a
+// run proves the params reach the secretKeyRef.
+var runSecrets = secrets{"review-bot": {"pat": githubToken}}
 
 func loadPipeline(t *testing.T, file string) *v1.Pipeline {
 	t.Helper()
@@ -148,8 +159,9 @@ var pipelineParamRef = regexp.MustCompile(`\$\(params\.([a-z0-9-]+)\)`)
 
 // TestPipelinesRun runs every tightnet task of each pipeline, in order, on
 // one workspace, with the pipeline's params and earlier tasks' results
-// substituted: the catalog's clone tasks are stood in for by copies of
-// examples/review.
+// substituted and the Secrets of runSecrets: the catalog's clone tasks are
+// stood in for by copies of examples/review; the review's comment goes to a
+// fake GitHub API, and the pull request must carry the report.
 func TestPipelinesRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
@@ -158,6 +170,9 @@ func TestPipelinesRun(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			p := loadPipeline(t, tc.file)
 			ws := workspace(t)
+			gh := newFakeGitHub(t)
+			params := maps.Clone(tc.params)
+			params["github-api-url"] = gh.URL
 			for dir, from := range tc.clones {
 				copyDir(t, filepath.Join(ws, from), filepath.Join(ws, dir))
 			}
@@ -165,7 +180,7 @@ func TestPipelinesRun(t *testing.T) {
 			resolve := func(s string) string {
 				s = pipelineParamRef.ReplaceAllStringFunc(s, func(v string) string {
 					name := pipelineParamRef.FindStringSubmatch(v)[1]
-					value, ok := tc.params[name]
+					value, ok := params[name]
 					if !ok {
 						t.Fatalf("no value for pipeline param %s", name)
 					}
@@ -185,7 +200,7 @@ func TestPipelinesRun(t *testing.T) {
 				if task == nil {
 					continue
 				}
-				var params v1.Params
+				var given v1.Params
 				for _, param := range pt.Params {
 					v := param.Value
 					v.StringVal = resolve(v.StringVal)
@@ -194,9 +209,9 @@ func TestPipelinesRun(t *testing.T) {
 						arr[i] = resolve(a)
 					}
 					v.ArrayVal = arr
-					params = append(params, v1.Param{Name: param.Name, Value: v})
+					given = append(given, v1.Param{Name: param.Name, Value: v})
 				}
-				results[pt.Name] = runStep(t, task, params, ws)
+				results[pt.Name] = runStep(t, task, given, ws, runSecrets)
 				t.Logf("%s: %v", pt.Name, results[pt.Name])
 			}
 			for _, f := range expectedFiles[tc.file] {
@@ -204,7 +219,41 @@ func TestPipelinesRun(t *testing.T) {
 					t.Errorf("pipeline did not write %s: %v", f, err)
 				}
 			}
+			if tc.comment {
+				checkReportComment(t, gh, "acme/shop", 42, readFile(t, filepath.Join(ws, "tightnet", "report.md")))
+			} else if n := len(gh.Comments("acme/shop", 42)); n > 0 {
+				t.Errorf("%d comments, want none", n)
+			}
 		})
+	}
+}
+
+var tektonVariable = regexp.MustCompile(`\$\((params|tasks|context|workspaces)\.[^)]*\)`)
+
+// TestPipelinesCatalogScripts keeps the scripts handed to catalog tasks (the
+// synthesis's git-cli GIT_SCRIPT) fixed texts: no param, result or context
+// variable is substituted into a shell script.
+func TestPipelinesCatalogScripts(t *testing.T) {
+	scripts := 0
+	for _, tc := range pipelines {
+		p := loadPipeline(t, tc.file)
+		for _, pt := range p.Spec.Tasks {
+			if localTask(t, pt) != nil {
+				continue
+			}
+			for _, param := range pt.Params {
+				if !strings.Contains(strings.ToUpper(param.Name), "SCRIPT") {
+					continue
+				}
+				scripts++
+				if v := tektonVariable.FindString(param.Value.StringVal); v != "" {
+					t.Errorf("%s: task %s substitutes %s into its param %s", tc.file, pt.Name, v, param.Name)
+				}
+			}
+		}
+	}
+	if scripts == 0 {
+		t.Error("no catalog script found; the synthesis pipeline commits with git-cli's GIT_SCRIPT")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,8 +26,9 @@ const repoRoot = "../.."
 // carries all of a TaskRun's results.
 const resultsLimit = 4096
 
-// stages are the stages that ship a task, one tasks/<stage>/<stage>.yaml each.
-var stages = []string{"connectivity", "diff", "explain", "extract", "report", "review", "synthesize", "verify"}
+// stages are the stages (and the comment command) that ship a task, one
+// tasks/<stage>/<stage>.yaml each.
+var stages = []string{"comment", "connectivity", "diff", "explain", "extract", "report", "review", "synthesize", "verify"}
 
 // validationContext is the context Tekton's webhook validates in: the default
 // config (feature flags, defaults) stored where SetDefaults and Validate look.
@@ -148,6 +150,11 @@ func checkStep(t *testing.T, step v1.Step) {
 			t.Errorf("arg %q looks like shell", a)
 		}
 	}
+	for _, e := range step.Env {
+		if strings.Contains(e.Name, "TOKEN") && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+			t.Errorf("env %s must come from a Secret (valueFrom.secretKeyRef)", e.Name)
+		}
+	}
 	sc := step.SecurityContext
 	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
 		t.Error("step must run as non-root 65532")
@@ -244,6 +251,15 @@ func workspace(t *testing.T) string {
 	return ws
 }
 
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 func copyDir(t *testing.T, from, to string) {
 	t.Helper()
 	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
@@ -320,32 +336,35 @@ func substitute(t *testing.T, s string, params map[string]v1.ParamValue, ws, res
 }
 
 // runStep runs a task's one step as a TaskRun with the given params would,
-// in workspace ws, and returns the results it wrote.
-func runStep(t *testing.T, task *v1.Task, given v1.Params, ws string) map[string]string {
+// in workspace ws, with the Secrets sec in its namespace, and returns the
+// results it wrote.
+func runStep(t *testing.T, task *v1.Task, given v1.Params, ws string, sec secrets) map[string]string {
 	t.Helper()
 	params := paramValues(t, task, given)
 	results := t.TempDir()
 	step := task.Spec.Steps[0]
+	expand := func(s string) string { return substitute(t, s, params, ws, results)[0] }
 	var args []string
 	for _, a := range step.Args {
 		args = append(args, substitute(t, a, params, ws, results)...)
 	}
-	dir := substitute(t, step.WorkingDir, params, ws, results)[0]
 	var names []string
 	for _, r := range task.Spec.Results {
 		names = append(names, r.Name)
 	}
-	return runImage(t, step.Image, args, dir, results, names)
+	return runImage(t, step.Image, args, expand(step.WorkingDir), containerEnv(t, step.Env, expand, sec), results, names)
 }
 
-// runImage runs the binary built for image with args in dir, as the image's
-// entrypoint would run in a step, and returns the results it wrote into
-// resultsDir, checking that every named one was written, that they fit the
-// termination message, and that exit code 1 came with findings.
-func runImage(t *testing.T, image string, args []string, dir, resultsDir string, names []string) map[string]string {
+// runImage runs the binary built for image with args in dir and the
+// environment env (see containerEnv), as the image's entrypoint would run in
+// a step, and returns the results it wrote into resultsDir, checking that
+// every named one was written, that they fit the termination message, and
+// that exit code 1 came with findings.
+func runImage(t *testing.T, image string, args []string, dir string, env []string, resultsDir string, names []string) map[string]string {
 	t.Helper()
 	cmd := exec.Command(binaryFor(t, image), args...)
 	cmd.Dir = dir
+	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {
@@ -385,7 +404,9 @@ func runImage(t *testing.T, image string, args []string, dir, resultsDir string,
 }
 
 // TestTaskSamplesRun runs each task's sample TaskRun's step against the
-// binaries built from this repository.
+// binaries built from this repository. The comment sample runs twice,
+// against a fake GitHub API, with the token from the Secret its params name:
+// the pull request must carry the report, once.
 func TestTaskSamplesRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
@@ -407,13 +428,40 @@ func TestTaskSamplesRun(t *testing.T) {
 				t.Fatalf("sample: %v", err)
 			}
 			ws := workspace(t)
-			if stage == "report" {
+			switch stage {
+			case "report":
 				prepareReportInputs(t, ws)
+			case "comment":
+				runCommentSample(t, task, run.Spec.Params, ws)
+				return
 			}
-			got := runStep(t, task, run.Spec.Params, ws)
+			got := runStep(t, task, run.Spec.Params, ws, nil)
 			t.Logf("results: %v", got)
 		})
 	}
+}
+
+// runCommentSample runs the comment sample's step twice on a workspace
+// holding a report, against a fake GitHub API, with the Secret the task
+// names by default; the pull request must then carry the report once.
+func runCommentSample(t *testing.T, task *v1.Task, given v1.Params, ws string) {
+	t.Helper()
+	prepareReportInputs(t, ws)
+	runStep(t, loadTask(t, "report"), v1.Params{
+		{Name: "artifacts", Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: []string{"tightnet/diff.json", "tightnet/verification.json"}}},
+	}, ws, nil)
+	gh := newFakeGitHub(t)
+	params := append(slices.Clone(given), v1.Param{Name: "api-url", Value: *v1.NewStructuredValues(gh.URL)})
+	sec := secrets{"github": {"token": githubToken}}
+	for range 2 {
+		runStep(t, task, params, ws, sec)
+	}
+	values := paramValues(t, task, params)
+	pr, err := strconv.Atoi(values["pr"].StringVal)
+	if err != nil {
+		t.Fatalf("sample param pr: %v", err)
+	}
+	checkReportComment(t, gh, values["repo"].StringVal, pr, readFile(t, filepath.Join(ws, values["body-file"].StringVal)))
 }
 
 // prepareReportInputs writes the artifacts the report sample renders, by
@@ -423,13 +471,13 @@ func prepareReportInputs(t *testing.T, ws string) {
 	runStep(t, loadTask(t, "diff"), v1.Params{
 		{Name: "old", Value: *v1.NewStructuredValues("old/manifests")},
 		{Name: "new", Value: *v1.NewStructuredValues("new/manifests")},
-	}, ws)
+	}, ws, nil)
 	runStep(t, loadTask(t, "verify"), v1.Params{
 		{Name: "subdirectory", Value: *v1.NewStructuredValues("new")},
 		{Name: "paths", Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: []string{"manifests"}}},
 		{Name: "baseline", Value: *v1.NewStructuredValues("../old/rules/baseline.yaml")},
 		{Name: "out", Value: *v1.NewStructuredValues("../tightnet/verification.json")},
-	}, ws)
+	}, ws, nil)
 }
 
 // TestHeavyModulesAreTestOnly keeps tektoncd/pipeline and argo-workflows, in

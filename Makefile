@@ -8,13 +8,16 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 PLATFORMS ?= linux/amd64,linux/arm64
 BENCHTIME ?= 3x
 
-.PHONY: help build test bench fuzz lint golden images push
+.PHONY: help build test bench fuzz lint golden images push kube-apiserver
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
 
 build: ## build the CLI and every stage binary into ./bin
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./images/...
+
+kube-apiserver: ## build (once, cached) the real API server the live-cluster tests start
+	@tools/kube-apiserver/build
 
 test: ## run every test (the README's test command)
 	$(GO) test ./...

@@ -12,6 +12,7 @@ package review
 import (
 	"context"
 
+	"github.com/tightnet/tightnet/internal/manifest"
 	"github.com/tightnet/tightnet/internal/model"
 )
 
@@ -20,6 +21,9 @@ type Options struct {
 	// Head and Base are manifest paths (directories, files, charts,
 	// kustomizations). Base may be empty: everything is then new.
 	Head, Base []string
+	// BaseObjects, when set, is the base configuration already read (from
+	// a live cluster, say), in place of Base.
+	BaseObjects *manifest.Objects
 	// Baseline are baseline rule files; none means no verification.
 	Baseline []string
 	// OutDir receives every output file; it is created if needed.

@@ -102,10 +102,12 @@ func run(ctx context.Context, opts Options) (Result, error) {
 
 	baseMatrix := model.NewMatrixBuilder().Matrix()
 	var baseFindings []model.Finding
-	if len(opts.Base) > 0 {
-		base, err := manifest.Read(ctx, opts.Base, manifest.Options{})
-		if err != nil {
-			return Result{}, fmt.Errorf("base configuration: %w", err)
+	if len(opts.Base) > 0 || opts.BaseObjects != nil {
+		base := opts.BaseObjects
+		if base == nil {
+			if base, err = manifest.Read(ctx, opts.Base, manifest.Options{}); err != nil {
+				return Result{}, fmt.Errorf("base configuration: %w", err)
+			}
 		}
 		baseRes, err := analyze.Connectivity(ctx, base)
 		if err != nil {

@@ -24,6 +24,8 @@ import (
 )
 
 type diffFlags struct {
+	base         string
+	cluster      clusterFlags
 	output       outputFlags
 	failOnChange bool
 	failOn       string
@@ -32,12 +34,13 @@ type diffFlags struct {
 func diffCommand(g *globals) *cobra.Command {
 	var fl diffFlags
 	cmd := &cobra.Command{
-		Use:   "diff OLD NEW",
+		Use:   "diff OLD NEW | diff --base OLD NEW",
 		Short: "Compare the connectivity two configurations allow: connections added, removed and changed",
 		Long: `Compute the connectivity of two configurations and print every difference.
 Each of OLD and NEW is a directory or file of manifests ("-" reads standard
-input), evaluated as the connectivity stage does, or a ConnectivityMap file
-written by "tightnet connectivity -o json".
+input), evaluated as the connectivity stage does, a ConnectivityMap file
+written by "tightnet connectivity -o json", or "cluster": what the live
+cluster runs (--kubeconfig, --context). OLD may also be given as --base.
 
 Every pair of peers whose connections differ is one line:
 
@@ -49,6 +52,7 @@ or changed. Peers only one side has are marked, "[added workload]" or
 compared on the common refinement of both sides' ranges; adjacent ranges
 that differ alike are merged. Unchanged connections are not listed.`,
 		Example: `  tightnet diff deployed/ proposed/
+  tightnet diff --base cluster proposed/ --context prod -o md
   tightnet diff old-conn.json proposed/ -o md --out diff.md --fail-on-change
   tightnet diff deployed/ proposed/ -o json --out diff.json --results-dir /tekton/results`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,6 +60,8 @@ that differ alike are merged. Unchanged connections are not listed.`,
 		},
 	}
 	fl.output.register(cmd, report.DiffFormats(), report.Text)
+	fl.cluster.register(cmd)
+	cmd.Flags().StringVar(&fl.base, "base", "", `the old configuration, in place of OLD: as OLD, or "cluster" for what the live cluster runs`)
 	cmd.Flags().BoolVar(&fl.failOnChange, "fail-on-change", false,
 		"exit 1 when the configurations differ: a connection added, removed or changed, or a peer on one side only")
 	cmd.Flags().StringVar(&fl.failOn, "fail-on", "error",
@@ -64,6 +70,12 @@ that differ alike are merged. Unchanged connections are not listed.`,
 }
 
 func runDiff(cmd *cobra.Command, g *globals, fl *diffFlags, args []string) error {
+	if fl.base != "" {
+		if len(args) != 1 {
+			return usagef("with --base, diff takes one configuration, NEW, got %d", len(args))
+		}
+		args = []string{fl.base, args[0]}
+	}
 	if len(args) != 2 {
 		return usagef("diff takes two configurations, OLD and NEW, got %d: give two directories or files of manifests, or ConnectivityMap files", len(args))
 	}
@@ -85,7 +97,7 @@ func runDiff(cmd *cobra.Command, g *globals, fl *diffFlags, args []string) error
 	var errs [2]error
 	var wg sync.WaitGroup
 	for i, role := range []string{"old", "new"} {
-		wg.Go(func() { sides[i], errs[i] = loadConfiguration(cmd.Context(), g, role, args[i], log) })
+		wg.Go(func() { sides[i], errs[i] = loadConfiguration(cmd.Context(), g, &fl.cluster, role, args[i], log) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -147,8 +159,8 @@ type configuration struct {
 }
 
 // loadConfiguration reads one side of a diff, role "old" or "new": a
-// ConnectivityMap file, or manifests to evaluate.
-func loadConfiguration(ctx context.Context, g *globals, role, path string, log *slog.Logger) (configuration, error) {
+// ConnectivityMap file, manifests to evaluate, or the live cluster.
+func loadConfiguration(ctx context.Context, g *globals, cf *clusterFlags, role, path string, log *slog.Logger) (configuration, error) {
 	opts := manifest.Options{Stdin: g.streams.In, Logger: log}
 	name := path
 	var data []byte
@@ -176,7 +188,13 @@ func loadConfiguration(ctx context.Context, g *globals, role, path string, log *
 		log.Info("configuration read", "side", role, "path", name, "from", model.KindConnectivityMap, "peers", len(cm.Peers))
 		return configuration{matrix: m}, nil
 	}
-	objs, err := manifest.Read(ctx, []string{path}, opts)
+	var objs *manifest.Objects
+	live, err := isCluster([]string{path})
+	if err == nil && live {
+		objs, err = cf.read(ctx, log)
+	} else if err == nil {
+		objs, err = manifest.Read(ctx, []string{path}, opts)
+	}
 	if err != nil {
 		return configuration{}, fmt.Errorf("%s configuration: %w", role, err)
 	}

@@ -19,13 +19,14 @@ import (
 // paths plus kubectl-style -f flags, and how Helm charts among them are
 // rendered (helm template's flags).
 type inputFlags struct {
-	files []string
-	helm  manifest.HelmOptions
+	files   []string
+	helm    manifest.HelmOptions
+	cluster clusterFlags
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil,
-		`a manifest file or directory to read, "-" for standard input (repeatable; adds to the positional paths)`)
+		`a manifest file or directory to read, "-" for standard input, or "cluster" for the live cluster (repeatable; adds to the positional paths)`)
 	cmd.Flags().StringArrayVar(&f.helm.ValuesFiles, "values", nil,
 		"a Helm values file for the charts among the inputs (repeatable; later files win)")
 	cmd.Flags().StringArrayVar(&f.helm.Set, "set", nil,
@@ -36,6 +37,7 @@ func (f *inputFlags) register(cmd *cobra.Command) {
 		"the Helm release namespace: charts are rendered for it, and their objects without a namespace go there")
 	cmd.Flags().StringVar(&f.helm.KubeVersion, "kube-version", manifest.DefaultKubeVersion,
 		"the Kubernetes version Helm charts are rendered for (.Capabilities.KubeVersion)")
+	f.cluster.register(cmd)
 }
 
 func (f *inputFlags) read(ctx context.Context, g *globals, args []string, log *slog.Logger) (*manifest.Objects, error) {
@@ -46,7 +48,16 @@ func (f *inputFlags) read(ctx context.Context, g *globals, args []string, log *s
 	if n := slices.Index(paths, "-"); n >= 0 && slices.Index(paths[n+1:], "-") >= 0 {
 		return nil, usagef(`standard input ("-") given twice`)
 	}
-	objs, err := manifest.Read(ctx, paths, manifest.Options{Stdin: g.streams.In, Logger: log, Helm: f.helm})
+	live, err := isCluster(paths)
+	if err != nil {
+		return nil, err
+	}
+	var objs *manifest.Objects
+	if live {
+		objs, err = f.cluster.read(ctx, log)
+	} else {
+		objs, err = manifest.Read(ctx, paths, manifest.Options{Stdin: g.streams.In, Logger: log, Helm: f.helm})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ type reviewFlags struct {
 	mode     string
 	outDir   string
 	failOn   string
+	cluster  clusterFlags
 }
 
 // --fail-on values of review.
@@ -66,7 +67,8 @@ added, removed or changed, never; 2 usage, input or internal error.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&fl.files, "filename", "f", nil, "a head manifest file or directory (repeatable; adds to the positional paths)")
-	f.StringArrayVar(&fl.base, "base", nil, "the base configuration: a checkout of the base branch, or what is deployed (repeatable); none: everything is new")
+	fl.cluster.register(cmd)
+	f.StringArrayVar(&fl.base, "base", nil, `the base configuration: a checkout of the base branch, or "cluster" for what the live cluster runs (repeatable); none: everything is new`)
 	f.StringArrayVar(&fl.baseline, "baseline", nil, "a baseline rules file, or a directory of them (repeatable); none: no verification")
 	f.StringVar(&fl.mode, "mode", review.ModeReview, "review: the head's own policies; synthesize: propose policies for the head and review those")
 	f.StringVar(&fl.outDir, "out-dir", "", "the directory to write the report and artifacts into (required)")
@@ -85,7 +87,18 @@ func runReview(cmd *cobra.Command, g *globals, fl *reviewFlags, args []string) e
 	if len(head) == 0 {
 		return usagef("no head configuration: give the paths of the manifests to review")
 	}
-	res, err := review.Run(cmd.Context(), review.Options{Head: head, Base: fl.base, Baseline: fl.baseline, OutDir: fl.outDir, Mode: fl.mode})
+	opts := review.Options{Head: head, Base: fl.base, Baseline: fl.baseline, OutDir: fl.outDir, Mode: fl.mode}
+	live, err := isCluster(fl.base)
+	if err != nil {
+		return err
+	}
+	if live {
+		if opts.BaseObjects, err = fl.cluster.read(cmd.Context(), g.logger()); err != nil {
+			return fmt.Errorf("base configuration: %w", err)
+		}
+		opts.Base = nil
+	}
+	res, err := review.Run(cmd.Context(), opts)
 	if errors.Is(err, review.ErrOptions) {
 		return usageError{err}
 	}

@@ -118,6 +118,7 @@ func stages() []stageDef {
 	return []stageDef{
 		{"connectivity", connectivityCommand},
 		{"explain", explainCommand},
+		{"apply", applyCommand},
 		{"comment", commentCommand},
 		{"diff", diffCommand},
 		{"extract", extractCommand},

@@ -83,7 +83,7 @@ listing what it allows and why.
 	f.StringVar(&fl.clusterDNS, "cluster-domain", extract.DefaultClusterDomain, "the cluster's DNS domain, when extracting from manifests")
 	f.StringVar(&fl.monitoring, "monitoring-namespace", extract.DefaultMonitoringNamespace, "the namespace Prometheus scrapes from, when extracting")
 	f.StringVar(&fl.failOn, "fail-on", "error", "exit 1 when a finding of at least this severity is reported: error, warning or never")
-	f.StringArrayVar(&fl.existing, "existing", nil, "policies in force (files or directories; repeatable); without it, the policies among the inputs")
+	f.StringArrayVar(&fl.existing, "existing", nil, `policies in force (files or directories, or "cluster" for the live cluster's; repeatable); without it, the policies among the inputs`)
 	f.StringVar(&fl.outDir, "out-dir", "", "write policies.yaml, synthesis.json, the proposal's connectivity.txt and a short report.md into this directory")
 	f.StringArrayVar(&fl.baseline, "baseline", nil, "baseline rules (np-guard format, repeatable): deny rules remove what they describe from the proposal, each removal reported; allow rules add what they describe")
 	f.StringVar(&fl.mode, "mode", "replace", "replace: the proposal supersedes the policies in force; augment: keep them and add only what is missing")
@@ -427,7 +427,16 @@ func synthesisSummary(p synth.Proposal, existing []manifest.NetworkPolicy, mode 
 // inputs' own.
 func (fl *synthesizeFlags) existingPolicies(cmd *cobra.Command, g *globals, topo extract.Artifact) ([]manifest.NetworkPolicy, error) {
 	if len(fl.existing) > 0 {
-		objs, err := manifest.Read(cmd.Context(), fl.existing, manifest.Options{Logger: g.logger()})
+		live, err := isCluster(fl.existing)
+		if err != nil {
+			return nil, err
+		}
+		var objs *manifest.Objects
+		if live {
+			objs, err = fl.inputs.cluster.read(cmd.Context(), g.logger())
+		} else {
+			objs, err = manifest.Read(cmd.Context(), fl.existing, manifest.Options{Logger: g.logger()})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("--existing: %w", err)
 		}

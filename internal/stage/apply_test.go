@@ -1,0 +1,184 @@
+package stage
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tightnet/tightnet/internal/kubetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	kubetest.Stop()
+	os.Exit(code)
+}
+
+// gateApp runs in the cluster before the apply: a web front and a
+// database, with nothing isolated.
+const gateApp = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: gate}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: gate}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: report, namespace: gate}
+spec:
+  selector: {matchLabels: {app: report}}
+  template:
+    metadata: {labels: {app: report}}
+    spec: {containers: [{name: report, image: report}]}
+`
+
+// Two proposals: one isolates the database to the web front, the other
+// lets every pod of the namespace in.
+const (
+	isolateDB = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: gate}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{protocol: TCP, port: 5432}]
+`
+	openDB = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: gate}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {}}]
+    ports: [{protocol: TCP, port: 5432}]
+`
+	onlyWebReadsDB = `- name: only-web-reads-db
+  action: deny
+  from: app!=web
+  to: app=db
+  protocol: TCP
+  port_min: 5432
+  port_max: 5432
+`
+)
+
+// TestApplyRefusesWhatTheBaselineForbids: a proposal that lets the report
+// job reach the database is refused, and nothing is written; --dry-run of
+// the one that admits the web front alone writes nothing; applying it
+// writes it; "connectivity cluster" then shows what the cluster enforces.
+func TestApplyRefusesWhatTheBaselineForbids(t *testing.T) {
+	srv := kubetest.Shared(t)
+	kc := srv.Client(t)
+	kc.Apply(t, kubetest.Parse(t, gateApp))
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rules := write("rules.yaml", onlyWebReadsDB)
+	kube := []string{"--kubeconfig", srv.Kubeconfig, "--baseline", rules, "--owner", "gate"}
+	policies := kc.Dynamic.Resource(schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}).Namespace("gate")
+	t.Cleanup(func() {
+		_ = policies.DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{})
+	})
+	count := func() int {
+		l, err := policies.List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Items)
+	}
+
+	results := t.TempDir()
+	code, out, errs := runStage(t, append([]string{"apply", write("open.yaml", openDB), "--results-dir", results}, kube...)...)
+	if code != ExitFindings || !strings.Contains(errs, "apply refused") || !strings.Contains(errs, "only-web-reads-db") {
+		t.Fatalf("open proposal: exit %d, want 1 and a refusal naming the rule\n%s%s", code, out, errs)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d policies written despite the refusal", n)
+	}
+	if b, _ := os.ReadFile(filepath.Join(results, "violated")); string(b) != "1" {
+		t.Errorf("violated result %q, want 1", b)
+	}
+
+	isolate := write("isolate.yaml", isolateDB)
+	code, out, errs = runStage(t, append([]string{"apply", isolate, "--dry-run"}, kube...)...)
+	if code != ExitOK || !strings.Contains(out, "created NetworkPolicy gate/db") || !strings.Contains(out, "dry run: nothing was written") || count() != 0 {
+		t.Fatalf("dry run: exit %d, %d policies\n%s%s", code, count(), out, errs)
+	}
+	code, out, errs = runStage(t, append([]string{"apply", isolate}, kube...)...)
+	if code != ExitOK || out != "created NetworkPolicy gate/db\napply: 1 created, 0 changed, 0 unchanged, 0 pruned\n" {
+		t.Fatalf("isolating proposal: exit %d\n%q\n%s", code, out, errs)
+	}
+
+	// What was applied is what the cluster now enforces.
+	code, out, errs = runStage(t, "connectivity", "cluster", "--kubeconfig", srv.Kubeconfig, "--focus-workload", "gate/db")
+	if code != ExitOK || !strings.Contains(out, "gate/web[Deployment] => gate/db[Deployment] : TCP 5432") || strings.Contains(out, "gate/report[Deployment] => gate/db") {
+		t.Errorf("connectivity of the cluster: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestApplyNeedsABaselineOrSkip: verification is the default.
+func TestApplyNeedsABaselineOrSkip(t *testing.T) {
+	code, _, errs := runStage(t, "apply", "policies.yaml")
+	if code != ExitError || !strings.Contains(errs, "--baseline is required") {
+		t.Errorf("exit %d\n%s", code, errs)
+	}
+}
+
+// TestApplyTakesPoliciesOnly: a Deployment among the inputs is refused,
+// by file and line, before any cluster is contacted.
+func TestApplyTakesPoliciesOnly(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "app.yaml")
+	if err := os.WriteFile(p, []byte(isolateDB+"---\n"+gateApp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runStage(t, "apply", p, "--skip-verify", "--kubeconfig", filepath.Join(t.TempDir(), "none"))
+	if code != ExitError || !strings.Contains(errs, "apply applies policies only") || !strings.Contains(errs, "app.yaml:20: Deployment gate/db") {
+		t.Errorf("exit %d\n%s", code, errs)
+	}
+}
+
+// TestClusterKeywordIsNotAmbiguous: a local directory named cluster must
+// be written ./cluster.
+func TestClusterKeywordIsNotAmbiguous(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("cluster", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runStage(t, "connectivity", "cluster")
+	if code != ExitError || !strings.Contains(errs, "write ./cluster") {
+		t.Errorf("exit %d\n%s", code, errs)
+	}
+}
+
+func runStage(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	code := Run(context.Background(), "", args, Streams{In: strings.NewReader(""), Out: &out, Err: &errs})
+	return code, out.String(), errs.String()
+}

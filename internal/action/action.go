@@ -2,13 +2,14 @@
 // action's inputs and the pull request event, runs a review, and reports it
 // the ways GitHub shows things — the job summary, annotations on manifest
 // lines, step outputs and a sticky pull request comment posted through the
-// REST API.
+// REST API. In mode apply it rolls approved policies out to a cluster
+// instead (internal/rollout), reporting in the job summary and outputs.
 //
 // Input: a go-githubactions Action (inputs, environment, event payload) and
 // an HTTP client for the GitHub API. Output: the job summary, outputs,
 // annotations, a comment, and an error that says whether the step fails.
-// It depends on internal/review and internal/model only; it must not reach
-// into the stage packages, which review orchestrates.
+// It reaches the stages only through the flows that orchestrate them,
+// internal/review and internal/rollout.
 package action
 
 import (
@@ -27,8 +28,10 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/tightnet/tightnet/internal/apply"
 	"github.com/tightnet/tightnet/internal/model"
 	"github.com/tightnet/tightnet/internal/review"
+	"github.com/tightnet/tightnet/internal/rollout"
 )
 
 // Input names, as declared in actions/tightnet/action.yml.
@@ -42,13 +45,25 @@ const (
 	InputSARIF    = "sarif"
 	InputToken    = "token"
 	InputOutDir   = "out-dir"
+	// Mode apply only.
+	InputKubeconfig = "kubeconfig"
+	InputContext    = "context"
+	InputOwner      = "owner"
+	InputPrune      = "prune"
+	InputDryRun     = "dry-run"
 )
 
 // Inputs lists every input Run reads; a test holds action.yml to it.
-var Inputs = []string{InputPaths, InputBase, InputBaseline, InputMode, InputFailOn, InputComment, InputSARIF, InputToken, InputOutDir}
+var Inputs = []string{InputPaths, InputBase, InputBaseline, InputMode, InputFailOn, InputComment, InputSARIF, InputToken, InputOutDir,
+	InputKubeconfig, InputContext, InputOwner, InputPrune, InputDryRun}
 
-// Outputs lists every output Run sets; a test holds action.yml to it.
-var Outputs = []string{"report", "policies", "sarif", "summary", "added", "removed", "changed", "violated", "unchecked", "findings"}
+// ReviewOutputs are the outputs a review sets, ApplyOutputs those mode
+// apply sets; Outputs are both, which a test holds action.yml to.
+var (
+	ReviewOutputs = []string{"report", "policies", "sarif", "summary", "added", "removed", "changed", "violated", "unchecked", "findings"}
+	ApplyOutputs  = []string{"summary", "created", "changed", "unchanged", "pruned", "violated"}
+	Outputs       = slices.Compact(slices.Sorted(slices.Values(slices.Concat(ReviewOutputs, ApplyOutputs))))
+)
 
 // Marker is the hidden HTML comment that identifies tightnet's sticky
 // comment among a pull request's comments.
@@ -76,11 +91,13 @@ type Config struct {
 	APIURL string
 	// Review runs the review; nil means review.Run.
 	Review Reviewer
+	// Rollout applies policies in mode apply; nil means rollout.Run.
+	Rollout Roller
 }
 
 // Run is the action: Config{client, apiURL, review.Run}.Run.
 func Run(ctx context.Context, gha *githubactions.Action, client *http.Client, apiURL string) error {
-	return Config{Client: client, APIURL: apiURL, Review: review.Run}.Run(ctx, gha)
+	return Config{Client: client, APIURL: apiURL, Review: review.Run, Rollout: rollout.Run}.Run(ctx, gha)
 }
 
 // inputs are the action's validated inputs.
@@ -88,6 +105,9 @@ type inputs struct {
 	paths, base, baseline []string
 	mode, failOn, comment string
 	sarif, token, outDir  string
+	// Mode apply.
+	kubeconfig, context, owner string
+	prune, dryRun              bool
 }
 
 func readInputs(gha *githubactions.Action) (inputs, error) {
@@ -101,6 +121,21 @@ func readInputs(gha *githubactions.Action) (inputs, error) {
 		sarif:    gha.GetInput(InputSARIF),
 		token:    gha.GetInput(InputToken),
 		outDir:   cmp.Or(gha.GetInput(InputOutDir), "tightnet-review"),
+
+		kubeconfig: gha.GetInput(InputKubeconfig),
+		context:    gha.GetInput(InputContext),
+		owner:      cmp.Or(gha.GetInput(InputOwner), apply.DefaultOwner),
+	}
+	for _, b := range []struct {
+		name string
+		to   *bool
+	}{{InputPrune, &in.prune}, {InputDryRun, &in.dryRun}} {
+		v := cmp.Or(gha.GetInput(b.name), "false")
+		parsed, err := strconv.ParseBool(v)
+		if err != nil {
+			return in, fmt.Errorf("input %q is %q; want true or false", b.name, v)
+		}
+		*b.to = parsed
 	}
 	if len(in.paths) == 0 {
 		return in, fmt.Errorf("input %q is empty; name the manifest directories or files to review", InputPaths)
@@ -109,7 +144,7 @@ func readInputs(gha *githubactions.Action) (inputs, error) {
 		name, value string
 		allowed     []string
 	}{
-		{InputMode, in.mode, []string{"review", "synthesize"}},
+		{InputMode, in.mode, []string{"review", "synthesize", "apply"}},
 		{InputFailOn, in.failOn, []string{"violation", "change", "never"}},
 		{InputComment, in.comment, []string{"sticky", "new", "off"}},
 	} {
@@ -141,6 +176,9 @@ func (c Config) Run(ctx context.Context, gha *githubactions.Action) error {
 	}
 	if in.token != "" {
 		gha.AddMask(in.token)
+	}
+	if in.mode == "apply" {
+		return c.runApply(ctx, gha, in)
 	}
 	ev, err := readEvent(gha.Getenv("GITHUB_EVENT_PATH"))
 	if err != nil {

@@ -450,8 +450,8 @@ func TestOutputsSummaryAndSARIF(t *testing.T) {
 			t.Errorf("output %s = %q, want %q", k, got[k], v)
 		}
 	}
-	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, slices.Sorted(slices.Values(Outputs))) {
-		t.Errorf("outputs set %v, want exactly %v", keys, Outputs)
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, slices.Sorted(slices.Values(ReviewOutputs))) {
+		t.Errorf("outputs set %v, want exactly %v", keys, ReviewOutputs)
 	}
 	if b, err := os.ReadFile(sarif); err != nil || string(b) != "content of verification.sarif\n" {
 		t.Errorf("SARIF copy: %q, %v", b, err)

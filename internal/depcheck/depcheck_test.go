@@ -31,11 +31,12 @@ var allowed = map[string][]string{
 	"internal/cluster":           {"internal/manifest", "internal/model"},
 	"internal/apply":             {"internal/cluster", "internal/manifest", "internal/model"},
 	"internal/kubetest":          {}, // tests only: starts tools/kube-apiserver
+	"internal/rollout":           {"internal/analyze", "internal/apply", "internal/baseline", "internal/cluster", "internal/manifest", "internal/model", "internal/review", "internal/verify"},
 	"internal/report":            {"internal/baseline", "internal/firewall", "internal/model", "internal/verify"},
 	"internal/requirements":      {"internal/extract", "internal/manifest", "internal/model", "internal/synth"},
 	"internal/review":            {"internal/analyze", "internal/baseline", "internal/diff", "internal/extract", "internal/manifest", "internal/model", "internal/report", "internal/requirements", "internal/synth", "internal/verify", "internal/verify/sanity"},
-	"internal/stage":             {"internal/action", "internal/analyze", "internal/apply", "internal/cluster", "internal/baseline", "internal/diff", "internal/extract", "internal/firewall", "internal/manifest", "internal/model", "internal/report", "internal/requirements", "internal/review", "internal/synth", "internal/verify", "internal/verify/sanity"},
-	"internal/action":            {"internal/model", "internal/review"},
+	"internal/stage":             {"internal/action", "internal/analyze", "internal/apply", "internal/cluster", "internal/rollout", "internal/baseline", "internal/diff", "internal/extract", "internal/firewall", "internal/manifest", "internal/model", "internal/report", "internal/requirements", "internal/review", "internal/synth", "internal/verify", "internal/verify/sanity"},
+	"internal/action":            {"internal/apply", "internal/cluster", "internal/model", "internal/report", "internal/review", "internal/rollout"},
 	"images/...":                 {"internal/stage"},
 	"images/action":              {"internal/action"},
 	"images/builder":             {"internal/imagebuild", "internal/packaging"}, // build tooling, not a stage image

@@ -5,19 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tightnet/tightnet/internal/analyze"
 	"github.com/tightnet/tightnet/internal/apply"
-	"github.com/tightnet/tightnet/internal/baseline"
-	"github.com/tightnet/tightnet/internal/manifest"
-	"github.com/tightnet/tightnet/internal/model"
+	"github.com/tightnet/tightnet/internal/cluster"
 	"github.com/tightnet/tightnet/internal/report"
-	"github.com/tightnet/tightnet/internal/review"
-	"github.com/tightnet/tightnet/internal/verify"
+	"github.com/tightnet/tightnet/internal/rollout"
 )
 
 type applyFlags struct {
@@ -87,84 +84,55 @@ func runApply(cmd *cobra.Command, g *globals, fl *applyFlags, args []string) err
 	if len(fl.baselines) == 0 && !fl.skipVerify {
 		return usagef("--baseline is required: apply verifies the outcome against the baseline rules first; give --skip-verify to apply unverified")
 	}
-	var rules []baseline.Rule
-	if len(fl.baselines) > 0 {
-		if rules, err = baseline.Load(fl.baselines...); err != nil {
-			return err
-		}
+	paths := append(slices.Clone(args), fl.files...)
+	if len(paths) == 0 {
+		return usagef("no policies: give the policy files or directories to apply (tightnet synthesize writes policies.yaml)")
 	}
-	ctx := cmd.Context()
 	log := g.logger()
-	in := inputFlags{files: fl.files}
-	proposal, err := in.read(ctx, g, args, log)
-	if err != nil {
-		return err
-	}
-	if errs := atLeast(proposal.Findings, model.Error); len(errs) > 0 {
-		_ = report.Findings(g.streams.Err, errs)
-		return fmt.Errorf("the policies could not be read: %s, the first at %s; nothing was applied", countNoun(len(errs), "error"), errs[0].Location)
-	}
-	objects, err := apply.Prepare(proposal, fl.owner)
-	if err != nil {
-		return err
-	}
-	client, err := fl.cluster.connect()
-	if err != nil {
-		return err
-	}
-	plan, err := apply.NewPlan(ctx, client, objects, apply.Options{Owner: fl.owner, Prune: fl.prune, ForceConflicts: fl.forceConflicts})
-	if err != nil {
-		return err
-	}
-
+	res, err := rollout.Run(cmd.Context(), rollout.Options{
+		Policies: paths, Stdin: g.streams.In,
+		Baseline: fl.baselines, SkipVerify: fl.skipVerify, AllowViolations: fl.allowViolations,
+		DryRun:  fl.dryRun,
+		Cluster: cluster.Config{Kubeconfig: fl.cluster.kubeconfig, Context: fl.cluster.context},
+		Apply:   apply.Options{Owner: fl.owner, Prune: fl.prune, ForceConflicts: fl.forceConflicts},
+		Logger:  log,
+	})
 	violated := 0
-	if len(fl.baselines) > 0 {
-		live, err := client.Read(ctx, manifest.Options{Logger: log})
-		if err != nil {
-			return err
-		}
-		outcome := plan.Outcome(live, proposal)
-		res, err := analyze.Connectivity(ctx, outcome)
-		if err != nil {
-			return err
-		}
-		v := verify.Check(res.Matrix, review.Inventory(outcome), rules)
+	if v := res.Verification; v != nil {
 		violated = v.Summary.Violated + v.Summary.Unchecked
-		log.Info("apply: outcome verified: "+report.VerificationSummary(v), "violated", v.Summary.Violated, "unchecked", v.Summary.Unchecked)
+		log.Info("apply: outcome verified: "+report.VerificationSummary(*v), "violated", v.Summary.Violated, "unchecked", v.Summary.Unchecked)
 		if v.Failed() {
-			if err := report.Verification(g.streams.Err, report.Text, v); err != nil {
+			if err := report.Verification(g.streams.Err, report.Text, *v); err != nil {
 				return err
 			}
-			if !fl.allowViolations {
-				fmt.Fprintf(g.streams.Err, "tightnet: apply refused: the cluster with these policies would fail the baseline (%s); nothing was applied. Fix the policies, or give --allow-violations\n",
-					report.VerificationSummary(v))
-				return errors.Join(errFindings, writeApplyResults(g, plan.Result, violated, ""))
+			if !res.Refused {
+				fmt.Fprintln(g.streams.Err, "tightnet: applying despite the baseline (--allow-violations)")
 			}
-			fmt.Fprintln(g.streams.Err, "tightnet: applying despite the baseline (--allow-violations)")
 		}
+	}
+	if errors.Is(err, rollout.ErrRefused) {
+		fmt.Fprintf(g.streams.Err, "tightnet: %v (%s). Fix the policies, or give --allow-violations\n", err, report.VerificationSummary(*res.Verification))
+		return errors.Join(errFindings, writeApplyResults(g, res.Result, violated, ""))
+	}
+	if err != nil {
+		return err
 	}
 
-	result := plan.Result
-	if !fl.dryRun {
-		if result, err = plan.Execute(ctx); err != nil {
-			return err
-		}
-	}
 	var buf bytes.Buffer
 	if format == report.JSON {
-		b, err := json.MarshalIndent(result, "", "  ")
+		b, err := json.MarshalIndent(res.Result, "", "  ")
 		if err != nil {
 			return err
 		}
 		buf.Write(append(b, '\n'))
 	} else {
-		writeApplyText(&buf, result)
+		writeApplyText(&buf, res.Result)
 	}
 	if err := fl.output.write(g, buf.Bytes()); err != nil {
 		return err
 	}
-	log.Info("apply: "+applySummary(result), "cluster", client.Name)
-	return writeApplyResults(g, result, violated, fl.output.path)
+	log.Info("apply: "+applySummary(res.Result), "cluster", res.Cluster)
+	return writeApplyResults(g, res.Result, violated, fl.output.path)
 }
 
 func writeApplyText(buf *bytes.Buffer, r apply.Result) {

@@ -87,7 +87,9 @@ func TestApplyMode(t *testing.T) {
 	}
 	rules := write("rules.yaml", webReachesAPI)
 	policies := kc.Dynamic.Resource(schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}).Namespace("action-apply")
-	t.Cleanup(func() { _ = policies.DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{}) })
+	t.Cleanup(func() {
+		_ = policies.DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{})
+	})
 	inputs := func(path string) map[string]string {
 		return map[string]string{"mode": "apply", "paths": path, "baseline": rules, "kubeconfig": string(kubeconfig), "owner": "action", "prune": "true"}
 	}

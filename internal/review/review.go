@@ -21,9 +21,11 @@ type Options struct {
 	// Head and Base are manifest paths (directories, files, charts,
 	// kustomizations). Base may be empty: everything is then new.
 	Head, Base []string
-	// BaseObjects, when set, is the base configuration already read (from
-	// a live cluster, say), in place of Base.
-	BaseObjects *manifest.Objects
+	// LiveBase, when set, is the live cluster as the base, in place of
+	// Base; the head is then laid over it (manifest.Overlay), so the
+	// review shows what the change does to the running cluster and
+	// verifies the cluster as it will be.
+	LiveBase *manifest.Objects
 	// Baseline are baseline rule files; none means no verification.
 	Baseline []string
 	// OutDir receives every output file; it is created if needed.

@@ -94,6 +94,9 @@ func run(ctx context.Context, opts Options) (Result, error) {
 		}
 		evaluated = &proposed
 	}
+	if opts.LiveBase != nil {
+		evaluated = manifest.Overlay(opts.LiveBase, evaluated)
+	}
 	headRes, err := analyze.Connectivity(ctx, evaluated)
 	if err != nil {
 		return Result{}, fmt.Errorf("head configuration: %w", err)
@@ -102,8 +105,8 @@ func run(ctx context.Context, opts Options) (Result, error) {
 
 	baseMatrix := model.NewMatrixBuilder().Matrix()
 	var baseFindings []model.Finding
-	if len(opts.Base) > 0 || opts.BaseObjects != nil {
-		base := opts.BaseObjects
+	if len(opts.Base) > 0 || opts.LiveBase != nil {
+		base := opts.LiveBase
 		if base == nil {
 			if base, err = manifest.Read(ctx, opts.Base, manifest.Options{}); err != nil {
 				return Result{}, fmt.Errorf("base configuration: %w", err)
@@ -129,7 +132,7 @@ func run(ctx context.Context, opts Options) (Result, error) {
 			v = verify.Unverified(rules, fmt.Sprintf("the head configuration could not be analysed: %d errors, the first at %s [%s]; fix them and review again",
 				len(errs), errs[0].Location, errs[0].Code))
 		} else {
-			v = verify.Check(headRes.Matrix, Inventory(head), rules)
+			v = verify.Check(headRes.Matrix, Inventory(evaluated), rules)
 		}
 		v = v.WithFindings(findings, nil)
 		verification = &v

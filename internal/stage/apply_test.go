@@ -182,3 +182,56 @@ func runStage(t *testing.T, args ...string) (int, string, string) {
 	code := Run(context.Background(), "", args, Streams{In: strings.NewReader(""), Out: &out, Err: &errs})
 	return code, out.String(), errs.String()
 }
+
+// TestDiffAndReviewAgainstTheCluster: the cluster runs two applications;
+// the files hold one of them with a new policy. diff --base cluster shows
+// what the change does — the other application loses its way to the
+// database too — and not the other application as removed; review --base
+// cluster verifies the cluster as it will be.
+func TestDiffAndReviewAgainstTheCluster(t *testing.T) {
+	srv := kubetest.Shared(t)
+	kc := srv.Client(t)
+	app := strings.ReplaceAll(gateApp, "namespace: gate", "namespace: overlay")
+	kc.Apply(t, kubetest.Parse(t, app))
+	kc.Apply(t, kubetest.Parse(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: billing, namespace: overlay-other}
+spec:
+  selector: {matchLabels: {app: billing}}
+  template:
+    metadata: {labels: {app: billing}}
+    spec: {containers: [{name: billing, image: billing}]}
+`))
+	dir := t.TempDir()
+	files := filepath.Join(dir, "app.yaml")
+	change := app + "---\n" + strings.ReplaceAll(isolateDB, "namespace: gate", "namespace: overlay")
+	if err := os.WriteFile(files, []byte(change), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errs := runStage(t, "diff", "--base", "cluster", files, "--kubeconfig", srv.Kubeconfig)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	if strings.Contains(out, "destination: overlay-other/billing") || strings.Contains(out, "[removed workload]") {
+		t.Errorf("the other application's own connectivity shows in the diff:\n%s", out)
+	}
+	for _, want := range []string{
+		"diff-type: removed, source: overlay/report[Deployment], destination: overlay/db[Deployment]",
+		"diff-type: removed, source: overlay-other/billing[Deployment], destination: overlay/db[Deployment]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in\n%s", want, out)
+		}
+	}
+
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte(onlyWebReadsDB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runStage(t, "review", files, "--base", "cluster", "--kubeconfig", srv.Kubeconfig,
+		"--baseline", rules, "--out-dir", filepath.Join(dir, "review"))
+	if code != ExitOK || !strings.Contains(out, "0 connections added") || !strings.Contains(out, "0 baseline rules violated") {
+		t.Errorf("review: exit %d\n%s%s", code, out, errs)
+	}
+}

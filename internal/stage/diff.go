@@ -42,6 +42,12 @@ input), evaluated as the connectivity stage does, a ConnectivityMap file
 written by "tightnet connectivity -o json", or "cluster": what the live
 cluster runs (--kubeconfig, --context). OLD may also be given as --base.
 
+With OLD the live cluster and NEW manifests, NEW is laid over the cluster
+first, as a sync with pruning would lay it: the namespaces NEW holds
+objects in are replaced by NEW's content, every other namespace stays as
+it runs. The diff then shows what merging the change would do to the
+running cluster, its other applications included.
+
 Every pair of peers whose connections differ is one line:
 
   diff-type: changed, source: SRC, destination: DST, old: CONNS, new: CONNS
@@ -92,12 +98,27 @@ func runDiff(cmd *cobra.Command, g *globals, fl *diffFlags, args []string) error
 	}
 	log := g.logger()
 
-	// The two sides are independent: evaluate them at once.
+	// The two sides are independent: read them at once.
 	var sides [2]configuration
 	var errs [2]error
 	var wg sync.WaitGroup
 	for i, role := range []string{"old", "new"} {
-		wg.Go(func() { sides[i], errs[i] = loadConfiguration(cmd.Context(), g, &fl.cluster, role, args[i], log) })
+		wg.Go(func() { sides[i], errs[i] = readConfiguration(cmd.Context(), g, &fl.cluster, role, args[i], log) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	// Against the live cluster, the files say what a change makes of it:
+	// they are laid over it, replacing the namespaces they hold.
+	if sides[0].live && sides[1].objs != nil {
+		sides[1].objs = manifest.Overlay(sides[0].objs, sides[1].objs)
+		log.Info("new configuration laid over the live cluster", "workloads", len(sides[1].objs.Workloads))
+	}
+	for i, role := range []string{"old", "new"} {
+		wg.Go(func() { errs[i] = sides[i].evaluate(cmd.Context(), role, log) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -150,17 +171,20 @@ func runDiff(cmd *cobra.Command, g *globals, fl *diffFlags, args []string) error
 	return nil
 }
 
-// configuration is one side of a diff: its connectivity, and the findings
-// of reading and evaluating it. A ConnectivityMap brings no findings: the
-// connectivity stage that wrote it reported them.
+// configuration is one side of a diff: manifests (objs) until evaluated,
+// then its connectivity and the findings of reading and evaluating it. A
+// ConnectivityMap brings its matrix and no findings: the connectivity stage
+// that wrote it reported them.
 type configuration struct {
+	objs     *manifest.Objects
+	live     bool // objs were read from the live cluster
 	matrix   model.Matrix
 	findings []model.Finding
 }
 
-// loadConfiguration reads one side of a diff, role "old" or "new": a
-// ConnectivityMap file, manifests to evaluate, or the live cluster.
-func loadConfiguration(ctx context.Context, g *globals, cf *clusterFlags, role, path string, log *slog.Logger) (configuration, error) {
+// readConfiguration reads one side of a diff, role "old" or "new": a
+// ConnectivityMap file, manifests, or the live cluster.
+func readConfiguration(ctx context.Context, g *globals, cf *clusterFlags, role, path string, log *slog.Logger) (configuration, error) {
 	opts := manifest.Options{Stdin: g.streams.In, Logger: log}
 	name := path
 	var data []byte
@@ -181,32 +205,44 @@ func loadConfiguration(ctx context.Context, g *globals, cf *clusterFlags, role, 
 	if data != nil && isArtifact(data) {
 		var cm model.ConnectivityMap
 		if err := model.Decode(data, model.KindConnectivityMap, &cm); err != nil {
-			return configuration{}, fmt.Errorf("%s configuration %s: %w; diff reads directories or files of manifests, or ConnectivityMap files written by tightnet connectivity -o json",
+			return configuration{}, fmt.Errorf("%s configuration %s: %w; diff reads directories or files of manifests, ConnectivityMap files written by tightnet connectivity -o json, or cluster",
 				role, name, err)
 		}
-		m := cm.Matrix()
 		log.Info("configuration read", "side", role, "path", name, "from", model.KindConnectivityMap, "peers", len(cm.Peers))
-		return configuration{matrix: m}, nil
+		return configuration{matrix: cm.Matrix()}, nil
+	}
+	live, err := isCluster([]string{path})
+	if err != nil {
+		return configuration{}, fmt.Errorf("%s configuration: %w", role, err)
 	}
 	var objs *manifest.Objects
-	live, err := isCluster([]string{path})
-	if err == nil && live {
+	if live {
 		objs, err = cf.read(ctx, log)
-	} else if err == nil {
+	} else {
 		objs, err = manifest.Read(ctx, []string{path}, opts)
 	}
 	if err != nil {
 		return configuration{}, fmt.Errorf("%s configuration: %w", role, err)
 	}
-	res, err := analyze.Connectivity(ctx, objs)
-	if err != nil {
-		return configuration{}, fmt.Errorf("%s configuration: %w", role, err)
+	log.Info("configuration read", "side", role, "path", name, "workloads", len(objs.Workloads), "policies", len(objs.Policies))
+	return configuration{objs: objs, live: live}, nil
+}
+
+// evaluate computes the connectivity of manifests read; a ConnectivityMap
+// has it already.
+func (c *configuration) evaluate(ctx context.Context, role string, log *slog.Logger) error {
+	if c.objs == nil {
+		return nil
 	}
-	findings := slices.Concat(objs.Findings, res.Findings)
-	slices.SortFunc(findings, model.CompareFindings)
-	log.Info("configuration read", "side", role, "path", name, "from", "manifests", "workloads", len(objs.Workloads),
-		"policies", len(objs.Policies), "findings", len(findings))
-	return configuration{matrix: res.Matrix, findings: findings}, nil
+	res, err := analyze.Connectivity(ctx, c.objs)
+	if err != nil {
+		return fmt.Errorf("%s configuration: %w", role, err)
+	}
+	c.matrix = res.Matrix
+	c.findings = slices.Concat(c.objs.Findings, res.Findings)
+	slices.SortFunc(c.findings, model.CompareFindings)
+	log.Info("configuration evaluated", "side", role, "findings", len(c.findings))
+	return nil
 }
 
 // isJSONObjectFile reports whether path is a regular file whose first

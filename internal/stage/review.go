@@ -93,7 +93,7 @@ func runReview(cmd *cobra.Command, g *globals, fl *reviewFlags, args []string) e
 		return err
 	}
 	if live {
-		if opts.BaseObjects, err = fl.cluster.read(cmd.Context(), g.logger()); err != nil {
+		if opts.LiveBase, err = fl.cluster.read(cmd.Context(), g.logger()); err != nil {
 			return fmt.Errorf("base configuration: %w", err)
 		}
 		opts.Base = nil

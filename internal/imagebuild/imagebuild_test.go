@@ -361,7 +361,7 @@ func TestImages(t *testing.T) {
 	for _, s := range specs {
 		byName[s.Name] = s
 	}
-	for _, n := range []string{"tightnet", "tightnet-connectivity", "tightnet-diff", "tightnet-explain", "tightnet-extract", "tightnet-synthesize", "tightnet-verify", "tightnet-review", "tightnet-action"} {
+	for _, n := range []string{"tightnet", "tightnet-connectivity", "tightnet-diff", "tightnet-explain", "tightnet-extract", "tightnet-synthesize", "tightnet-verify", "tightnet-review", "tightnet-apply", "tightnet-action"} {
 		if _, ok := byName[n]; !ok {
 			t.Errorf("image %s missing from %v", n, specs)
 		}

@@ -15,7 +15,7 @@ import (
 
 // argoFiles are the WorkflowTemplates under pipelines/argo; each has its
 // ClusterWorkflowTemplate variant in pipelines/argo/cluster.
-var argoFiles = []string{"stages.yaml", "review-workflow.yaml", "synthesize-workflow.yaml"}
+var argoFiles = []string{"stages.yaml", "review-workflow.yaml", "synthesize-workflow.yaml", "apply-workflow.yaml"}
 
 type templates map[string]*wfv1.WorkflowTemplate
 
@@ -216,10 +216,11 @@ func TestArgoScripts(t *testing.T) {
 // with the Secrets of runSecrets: the checkouts are stood in for by copies
 // of examples/review, every tightnet step runs against binaries built from
 // this repository — the review's comment against a fake GitHub API, and the
-// pull request must carry the report. The flows' own steps on third-party
-// images (checkout, commit, open-pull-request) are not run; their arguments
-// must match their inputs and their env must resolve (TestArgoScripts checks
-// the scripts).
+// pull request must carry the report; the apply flow's step against the
+// test's kube-apiserver, its kubeconfig Secret mounted as Kubernetes would.
+// The flows' own steps on third-party images (checkout, commit,
+// open-pull-request) are not run; their arguments must match their inputs
+// and their env must resolve (TestArgoScripts checks the scripts).
 func TestArgoWorkflowsRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
@@ -231,9 +232,19 @@ func TestArgoWorkflowsRun(t *testing.T) {
 		name    string
 		params  map[string]string
 		comment bool // the flow comments tightnet/report.md on acme/shop#42
+		live    func(t *testing.T, ws string) liveRun
 	}{
-		{"tightnet-pull-request-review", map[string]string{"repo-url": "https://example.com/app.git", "base-revision": "main", "head-revision": "pr", "path": "manifests", "baseline": "rules/baseline.yaml", "pull-request-number": "42"}, true},
-		{"tightnet-synthesize-policies", map[string]string{"repo-url": "https://example.com/app.git", "path": "manifests"}, false},
+		{"tightnet-pull-request-review", map[string]string{"repo-url": "https://example.com/app.git", "base-revision": "main", "head-revision": "pr", "path": "manifests", "baseline": "rules/baseline.yaml", "pull-request-number": "42"}, true, nil},
+		{"tightnet-synthesize-policies", map[string]string{"repo-url": "https://example.com/app.git", "path": "manifests"}, false, nil},
+		{"tightnet-apply-approved-policies", map[string]string{"repo-url": "https://example.com/app.git", "owner": "apply-argo"}, false,
+			func(t *testing.T, ws string) liveRun {
+				// The main branch (new/, checked out into repo/) holds the
+				// approved policies; the kubeconfig is the administrator's.
+				f := newApplyFixture(t, filepath.Join(ws, "new"), "apply-argo", "apply-argo")
+				return liveRun{kubeconfig: f.adminKubeconfig(t), check: func(t *testing.T, results map[string]map[string]string) {
+					f.checkApplied(t, results["apply"])
+				}}
+			}},
 	}
 	for _, flow := range flows {
 		t.Run(flow.name, func(t *testing.T) {
@@ -248,6 +259,13 @@ func TestArgoWorkflowsRun(t *testing.T) {
 				}
 			}
 			ws := workspace(t)
+			sec := runSecrets
+			var live liveRun
+			if flow.live != nil {
+				live = flow.live(t, ws)
+				sec = maps.Clone(runSecrets)
+				sec[kubeconfigSecret] = map[string]string{"kubeconfig": live.kubeconfig}
+			}
 			outputs := map[string]map[string]string{}
 			subst := func(s string, inputs map[string]string) string {
 				return argoVar.ReplaceAllStringFunc(s, func(v string) string {
@@ -303,15 +321,19 @@ func TestArgoWorkflowsRun(t *testing.T) {
 					if tmpl.Script != nil {
 						c = &tmpl.Script.Container
 					}
-					containerEnv(t, c.Env, func(s string) string { return subst(s, inputs) }, runSecrets)
+					containerEnv(t, c.Env, func(s string) string { return subst(s, inputs) }, sec)
 					if dir := inputs["dir"]; tmpl.Name == "checkout" && dir != "old" && dir != "new" {
 						copyDir(t, filepath.Join(ws, "new"), filepath.Join(ws, dir))
 					}
 					continue
 				}
 				results := t.TempDir()
+				mounts := secretMounts(t, tmpl, func(s string) string { return subst(s, inputs) }, sec)
 				local := func(s string) string {
 					s = subst(s, inputs)
+					for path, dir := range mounts {
+						s = strings.ReplaceAll(s, path, dir)
+					}
 					s = strings.ReplaceAll(s, "/tightnet/results", results)
 					return strings.ReplaceAll(s, "/workspace", ws)
 				}
@@ -328,7 +350,7 @@ func TestArgoWorkflowsRun(t *testing.T) {
 						names = append(names, p.Name)
 					}
 				}
-				env := containerEnv(t, tmpl.Container.Env, local, runSecrets)
+				env := containerEnv(t, tmpl.Container.Env, local, sec)
 				outputs[task.Name] = runImage(t, tmpl.Container.Image, cargs, local(tmpl.Container.WorkingDir), env, results, names)
 				t.Logf("%s: %v", task.Name, outputs[task.Name])
 			}
@@ -337,6 +359,29 @@ func TestArgoWorkflowsRun(t *testing.T) {
 			} else if n := len(gh.Comments("acme/shop", 42)); n > 0 {
 				t.Errorf("%d comments, want none", n)
 			}
+			if live.check != nil {
+				live.check(t, outputs)
+			}
 		})
 	}
+}
+
+// secretMounts maps the mount path of each of a template's volumes that is
+// a Secret to a directory holding that Secret of sec, its name expanded as
+// the controller would (see secretVolume). Mount paths must not nest.
+func secretMounts(t *testing.T, tmpl *wfv1.Template, expand func(string) string, sec secrets) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	if tmpl.Container == nil {
+		return out
+	}
+	for _, m := range tmpl.Container.VolumeMounts {
+		for _, v := range tmpl.Volumes {
+			if v.Name != m.Name || v.Secret == nil {
+				continue
+			}
+			out[m.MountPath] = secretVolume(t, sec, expand(v.Secret.SecretName), v.Secret.Optional != nil && *v.Secret.Optional)
+		}
+	}
+	return out
 }

@@ -10,11 +10,14 @@
 // against the tasks they call, resolve the bundle with Tekton's own resolver,
 // and run every tightnet step against binaries built from this repository —
 // with only the env its YAML declares, secretKeyRef resolved from the test's
-// Secrets, the comment steps against a fake GitHub API — so a renamed flag,
-// param or result fails a test. Steps on third-party images (git, curl) are
+// Secrets and Secret-backed workspaces and volumes mounted as directories,
+// the comment steps against a fake GitHub API, the apply steps against a
+// real kube-apiserver (internal/kubetest) — so a renamed flag, param or
+// result fails a test. Steps on third-party images (git, curl) are
 // checked, not run: their inputs, Secrets and scripts' variables.
 //
-// It must not depend on other tightnet packages, and tektoncd/pipeline and
+// It must not depend on other tightnet packages (its tests use
+// internal/kubetest, which is for tests only), and tektoncd/pipeline and
 // argo-workflows are imported by its tests only: they stay out of every
 // binary (TestHeavyModulesAreTestOnly).
 package packaging

@@ -13,19 +13,44 @@ import (
 
 // pipelines are the Tekton Pipelines, with the param values their run in
 // TestPipelinesRun uses (github-api-url is the fake GitHub API's), the
-// directory the clone tasks would fill and whether the run comments its
-// report on pull request 42 of acme/shop.
+// directory the clone tasks would fill, whether the run comments its
+// report on pull request 42 of acme/shop, and for a pipeline that changes a
+// cluster, what sets the cluster up.
 var pipelines = []struct {
 	file    string
 	params  map[string]string
 	clones  map[string]string // workspace dir → checkout (old or new in workspace())
 	comment bool
+	live    func(t *testing.T, ws string) liveRun
 }{
 	{"review-pipeline.yaml", map[string]string{"path": "manifests", "baseline": "rules/baseline.yaml",
 		"repo-full-name": "acme/shop", "pull-request-number": "42",
-		"github-token-secret-name": "review-bot", "github-token-secret-key": "pat"}, nil, true},
-	{"synthesize-pipeline.yaml", map[string]string{"path": "manifests", "policies-dir": "networkpolicies/tightnet"}, map[string]string{"repo": "new"}, false},
+		"github-token-secret-name": "review-bot", "github-token-secret-key": "pat"}, nil, true, nil},
+	{"synthesize-pipeline.yaml", map[string]string{"path": "manifests", "policies-dir": "networkpolicies/tightnet"}, map[string]string{"repo": "new"}, false, nil},
+	{"apply-pipeline.yaml", map[string]string{"repo-url": "https://example.com/app.git", "owner": "apply-tekton"}, map[string]string{"repo": "new"}, false,
+		func(t *testing.T, ws string) liveRun {
+			// The main branch (new/, cloned into repo/) holds the approved
+			// policies; the PipelineRun's identity is the ServiceAccount of
+			// tasks/apply/samples/rbac.yaml, so the run proves it is enough.
+			f := newApplyFixture(t, filepath.Join(ws, "new"), "apply-tekton", "apply-tekton")
+			return liveRun{kubeconfig: serviceAccountKubeconfig(t, f, "apply-tekton-ci"), check: func(t *testing.T, results map[string]map[string]string) {
+				f.checkApplied(t, results["apply"])
+			}}
+		}},
 }
+
+// liveRun is a run against the test's kube-apiserver: the kubeconfig the
+// run is given (the Tekton kubeconfig workspace, bound to a Secret; the Argo
+// kubeconfig Secret) and the check of what it did, given each task's
+// results.
+type liveRun struct {
+	kubeconfig string
+	check      func(t *testing.T, results map[string]map[string]string)
+}
+
+// kubeconfigSecret is the Secret a live run's kubeconfig is in, by the
+// name the samples and the Argo templates use.
+const kubeconfigSecret = "tightnet-kubeconfig"
 
 // runSecrets are the Secrets in the namespace of the pipeline and workflow
 // runs: the one their params name, not the tasks' default (github), so a
@@ -161,7 +186,9 @@ var pipelineParamRef = regexp.MustCompile(`\$\(params\.([a-z0-9-]+)\)`)
 // one workspace, with the pipeline's params and earlier tasks' results
 // substituted and the Secrets of runSecrets: the catalog's clone tasks are
 // stood in for by copies of examples/review; the review's comment goes to a
-// fake GitHub API, and the pull request must carry the report.
+// fake GitHub API, and the pull request must carry the report. The apply
+// pipeline applies to the test's kube-apiserver, its kubeconfig workspace
+// bound to a Secret holding a ServiceAccount's kubeconfig.
 func TestPipelinesRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
@@ -173,6 +200,18 @@ func TestPipelinesRun(t *testing.T) {
 			gh := newFakeGitHub(t)
 			params := maps.Clone(tc.params)
 			params["github-api-url"] = gh.URL
+			for _, ps := range p.Spec.Params {
+				if _, ok := params[ps.Name]; !ok && ps.Default != nil {
+					params[ps.Name] = ps.Default.StringVal
+				}
+			}
+			bound := map[string]string{"source": ws} // the PipelineRun's workspaces
+			var live liveRun
+			if tc.live != nil {
+				live = tc.live(t, ws)
+				sec := secrets{kubeconfigSecret: {"kubeconfig": live.kubeconfig}}
+				bound["kubeconfig"] = secretVolume(t, sec, kubeconfigSecret, false)
+			}
 			for dir, from := range tc.clones {
 				copyDir(t, filepath.Join(ws, from), filepath.Join(ws, dir))
 			}
@@ -211,8 +250,17 @@ func TestPipelinesRun(t *testing.T) {
 					v.ArrayVal = arr
 					given = append(given, v1.Param{Name: param.Name, Value: v})
 				}
-				results[pt.Name] = runStep(t, task, given, ws, runSecrets)
+				taskBound := map[string]string{}
+				for _, w := range pt.Workspaces {
+					if dir, ok := bound[w.Workspace]; ok {
+						taskBound[w.Name] = dir
+					}
+				}
+				results[pt.Name] = runStepBound(t, task, given, taskBound, runSecrets)
 				t.Logf("%s: %v", pt.Name, results[pt.Name])
+			}
+			if live.check != nil {
+				live.check(t, results)
 			}
 			for _, f := range expectedFiles[tc.file] {
 				if _, err := os.Stat(filepath.Join(ws, f)); err != nil {
@@ -258,6 +306,7 @@ func TestPipelinesCatalogScripts(t *testing.T) {
 }
 
 var expectedFiles = map[string][]string{
+	"apply-pipeline.yaml":      {"tightnet/apply.json"},
 	"review-pipeline.yaml":     {"tightnet/report.md", "tightnet/diff.json", "tightnet/verification.json", "tightnet/synthesis/policies.yaml"},
 	"synthesize-pipeline.yaml": {"repo/networkpolicies/tightnet/policies.yaml", "tightnet/topology.json"},
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/tektoncd/pipeline/pkg/apis/config"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tightnet/tightnet/internal/kubetest"
 )
 
 // repoRoot is the repository, two levels above this package.
@@ -28,7 +30,7 @@ const resultsLimit = 4096
 
 // stages are the stages (and the comment command) that ship a task, one
 // tasks/<stage>/<stage>.yaml each.
-var stages = []string{"comment", "connectivity", "diff", "explain", "extract", "report", "review", "synthesize", "verify"}
+var stages = []string{"apply", "comment", "connectivity", "diff", "explain", "extract", "report", "review", "synthesize", "verify"}
 
 // validationContext is the context Tekton's webhook validates in: the default
 // config (feature flags, defaults) stored where SetDefaults and Validate look.
@@ -205,6 +207,7 @@ var binaries = sync.OnceValues(func() (string, error) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	kubetest.Stop()
 	if dir, err := binaries(); err == nil && dir != "" {
 		os.RemoveAll(dir)
 	}
@@ -308,7 +311,10 @@ var variable = regexp.MustCompile(`\$\((params|workspaces|results)\.([a-z0-9-]+)
 
 // substitute replaces Tekton variables in s as the controller would; an
 // array param must stand alone (as Tekton requires) and expands to many.
-func substitute(t *testing.T, s string, params map[string]v1.ParamValue, ws, results string) []string {
+// ws holds the path of every workspace the task declares: "" for an
+// optional one the run does not bind, as Tekton's ApplyWorkspaces
+// substitutes it.
+func substitute(t *testing.T, s string, params map[string]v1.ParamValue, ws map[string]string, results string) []string {
 	t.Helper()
 	if m := variable.FindStringSubmatch(s); m != nil && m[0] == s && m[3] == "[*]" {
 		v, ok := params[m[2]]
@@ -327,7 +333,11 @@ func substitute(t *testing.T, s string, params map[string]v1.ParamValue, ws, res
 			}
 			return p.StringVal
 		case "workspaces":
-			return ws
+			p, ok := ws[m[2]]
+			if !ok || m[3] != ".path" {
+				t.Fatalf("%s: no workspace %s", s, m[2])
+			}
+			return p
 		default:
 			return filepath.Join(results, m[2])
 		}
@@ -340,7 +350,31 @@ func substitute(t *testing.T, s string, params map[string]v1.ParamValue, ws, res
 // results it wrote.
 func runStep(t *testing.T, task *v1.Task, given v1.Params, ws string, sec secrets) map[string]string {
 	t.Helper()
+	return runStepBound(t, task, given, map[string]string{"source": ws}, sec)
+}
+
+// runStepBound is runStep with the workspaces bound to directories by name;
+// an optional workspace left out is unbound.
+func runStepBound(t *testing.T, task *v1.Task, given v1.Params, bound map[string]string, sec secrets) map[string]string {
+	t.Helper()
+	s := prepareStep(t, task, given, bound, sec)
+	return runImage(t, s.image, s.args, s.dir, s.env, s.results, s.names)
+}
+
+// preparedStep is a task's one step as the controller starts it for a
+// TaskRun: every variable substituted, results going to a directory of the
+// test's.
+type preparedStep struct {
+	image, dir string
+	args, env  []string
+	results    string
+	names      []string // the results the task declares
+}
+
+func prepareStep(t *testing.T, task *v1.Task, given v1.Params, bound map[string]string, sec secrets) preparedStep {
+	t.Helper()
 	params := paramValues(t, task, given)
+	ws := workspacePaths(t, task, bound)
 	results := t.TempDir()
 	step := task.Spec.Steps[0]
 	expand := func(s string) string { return substitute(t, s, params, ws, results)[0] }
@@ -352,7 +386,51 @@ func runStep(t *testing.T, task *v1.Task, given v1.Params, ws string, sec secret
 	for _, r := range task.Spec.Results {
 		names = append(names, r.Name)
 	}
-	return runImage(t, step.Image, args, expand(step.WorkingDir), containerEnv(t, step.Env, expand, sec), results, names)
+	return preparedStep{image: step.Image, dir: expand(step.WorkingDir), args: args,
+		env: containerEnv(t, step.Env, expand, sec), results: results, names: names}
+}
+
+// workspacePaths is the path of each workspace task declares: its bound
+// directory, or "" for an optional workspace left unbound (Tekton's
+// ApplyWorkspaces, pkg/reconciler/taskrun/resources/apply.go, substitutes
+// "" for the path of an unbound optional workspace). A required workspace
+// left unbound, or a binding the task does not declare, fails the test:
+// Tekton would refuse the TaskRun.
+func workspacePaths(t *testing.T, task *v1.Task, bound map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, w := range task.Spec.Workspaces {
+		dir, ok := bound[w.Name]
+		if !ok && !w.Optional {
+			t.Fatalf("%s's workspace %s is not bound", task.Name, w.Name)
+		}
+		out[w.Name] = dir
+	}
+	for name := range bound {
+		if _, ok := out[name]; !ok {
+			t.Fatalf("%s declares no workspace %s", task.Name, name)
+		}
+	}
+	return out
+}
+
+// secretVolume is a directory holding the Secret name of sec as Kubernetes
+// mounts it (a Tekton workspace or an Argo volume bound to a Secret): one
+// file per key. A missing Secret stops the pod from starting unless the
+// volume is optional, when the directory is empty.
+func secretVolume(t *testing.T, sec secrets, name string, optional bool) string {
+	t.Helper()
+	keys, ok := sec[name]
+	if !ok && !optional {
+		t.Fatalf("no Secret %q; the pod would not start (Secrets: %v)", name, secretNames(sec))
+	}
+	dir := t.TempDir()
+	for key, value := range keys {
+		if err := os.WriteFile(filepath.Join(dir, key), []byte(value), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // runImage runs the binary built for image with args in dir and the
@@ -429,6 +507,9 @@ func TestTaskSamplesRun(t *testing.T) {
 			}
 			ws := workspace(t)
 			switch stage {
+			case "apply":
+				runApplySample(t, task, &run, ws)
+				return
 			case "report":
 				prepareReportInputs(t, ws)
 			case "comment":

@@ -52,8 +52,9 @@ type Result struct {
 	Verification *verify.Verification
 	// Refused says the baseline stopped the rollout: nothing was written.
 	Refused bool
-	// Cluster names the cluster ("cluster:CONTEXT").
-	Cluster string
+	// Cluster names the cluster ("cluster:CONTEXT"), Server is its API
+	// server's address.
+	Cluster, Server string
 }
 
 // ErrRefused is returned (wrapped) when the outcome would fail the
@@ -106,7 +107,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Result: plan.Result, Cluster: client.Name}
+	res := Result{Result: plan.Result, Cluster: client.Name, Server: client.REST.Host}
 
 	if len(rules) > 0 {
 		live, err := client.Read(ctx, manifest.Options{Logger: log})

@@ -97,6 +97,11 @@ func runApply(cmd *cobra.Command, g *globals, fl *applyFlags, args []string) err
 		Apply:   apply.Options{Owner: fl.owner, Prune: fl.prune, ForceConflicts: fl.forceConflicts},
 		Logger:  log,
 	})
+	if res.Cluster != "" && !g.quiet {
+		// Which cluster, always: a missing kubeconfig falls back to the
+		// pod's own cluster, and nobody should learn that afterwards.
+		fmt.Fprintf(g.streams.Err, "tightnet: apply: %s at %s\n", res.Cluster, res.Server)
+	}
 	violated := 0
 	if v := res.Verification; v != nil {
 		violated = v.Summary.Violated + v.Summary.Unchecked

@@ -48,6 +48,35 @@ func TestSynthesizedPoliciesPassServerValidation(t *testing.T) {
 	}
 }
 
+// TestGuardrailsPassServerValidation: the admin-tier guardrails synthesize
+// writes from the shipped baseline rules (ClusterNetworkPolicies) pass the
+// network-policy-api CRD's validation on a real server, beside the shop's
+// NetworkPolicies.
+func TestGuardrailsPassServerValidation(t *testing.T) {
+	srv := kubetest.Shared(t)
+	c := srv.InstallNetworkPolicyAPI(t)
+	policies := filepath.Join(t.TempDir(), "policies.yaml")
+	if _, errs, code := runCode(t, "synthesize", "shop", "--baseline", "baseline-rules", "--baseline-as", "admin", "--cnp",
+		"--fail-on", "never", "--out", policies); code != stage.ExitOK {
+		t.Fatalf("synthesize: exit %d\n%s", code, errs)
+	}
+	objs := kubetest.ReadObjects(t, policies)
+	cnps := 0
+	for _, u := range objs {
+		if u.GetKind() == "ClusterNetworkPolicy" {
+			cnps++
+		}
+	}
+	if cnps == 0 {
+		t.Fatal("the proposal holds no ClusterNetworkPolicy")
+	}
+	createNamespaces(t, c, objs)
+	stdout, errs, code := runCode(t, "apply", policies, "--kubeconfig", srv.Kubeconfig, "--skip-verify", "--dry-run", "--owner", "guardrails")
+	if want := "apply: " + itoa(len(objs)) + " created"; code != stage.ExitOK || !strings.Contains(stdout, want) {
+		t.Fatalf("exit %d, want %q\n%s%s", code, want, stdout, errs)
+	}
+}
+
 // TestApplyReadBackDiffIsEmpty deploys each plain-YAML example's workloads
 // to a real API server, applies its proposal with tightnet apply, and then
 // compares the live cluster with the files: the semantic diff is empty. A

@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -87,10 +86,7 @@ spec:
 // the same connectivity.
 func TestReadMatchesFiles(t *testing.T) {
 	srv := kubetest.Shared(t)
-	kc := srv.Client(t)
-	kc.Apply(t, kubetest.ReadObjects(t, networkPolicyCRD(t)))
-	waitServed(t, kc)
-	kc = srv.Client(t) // a new client discovers the CRD's kind
+	kc := srv.InstallNetworkPolicyAPI(t)
 	kc.Apply(t, kubetest.Parse(t, app))
 
 	// What the Deployment controller and a finished Job would leave.
@@ -222,28 +218,4 @@ func finish(t *testing.T, kc *kubetest.Client, ns, name string) {
 	if _, err := pods.UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// networkPolicyCRD is the ClusterNetworkPolicy CRD shipped in the
-// network-policy-api module tightnet builds with.
-func networkPolicyCRD(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/network-policy-api").Output()
-	if err != nil {
-		t.Fatalf("locate sigs.k8s.io/network-policy-api: %v", err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard", "policy.networking.k8s.io_clusternetworkpolicies.yaml")
-}
-
-// waitServed waits until the CRD's kind is served.
-func waitServed(t *testing.T, kc *kubetest.Client) {
-	t.Helper()
-	cnp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1beta1", Resource: "clusternetworkpolicies"}
-	for range 100 {
-		if _, err := kc.Dynamic.Resource(cnp).List(context.Background(), metav1.ListOptions{}); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("ClusterNetworkPolicy never became served")
 }

@@ -37,6 +37,7 @@ bench: ## print speed and peak-memory figures, one process per size
 	@$(GO) test -run='^$$' -bench='^BenchmarkExtract$$' -benchtime=$(BENCHTIME) ./internal/extract | grep -E '^Benchmark'
 	@$(GO) test -run='^$$' -bench='^BenchmarkExtractCommand$$' -benchtime=$(BENCHTIME) ./internal/stage | grep -E '^Benchmark'
 	@TIGHTNET_KUBE_APISERVER="$$(tools/kube-apiserver/build)" $(GO) test -run='^$$' -bench='^BenchmarkRead$$' -benchtime=$(BENCHTIME) ./internal/cluster | grep -E '^Benchmark'
+	@TIGHTNET_KUBE_APISERVER="$$(tools/kube-apiserver/build)" $(GO) test -run='^$$' -bench='^BenchmarkApply$$' -benchtime=$(BENCHTIME) ./internal/apply | grep -E '^Benchmark'
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@for pkg in ./internal/model ./internal/manifest ./internal/extract; do \

@@ -16,6 +16,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -252,8 +254,36 @@ type Plan struct {
 	Result
 	client  *cluster.Client
 	objects []Object
+	// current says, per object, that the server holds it already as
+	// proposed and applied by tightnet: Execute sends nothing for it.
+	current []bool
 	stale   []staleObject
 	force   bool
+}
+
+// workers is how many requests a plan keeps in flight; the client's rate
+// limit and the server's priority and fairness bound the rest.
+const workers = 8
+
+// parallel runs f(0..n-1) on workers goroutines and returns the errors by
+// index.
+func parallel(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				errs[i] = f(i)
+			}
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // NewPlan applies every object with the server's dry run. When the server
@@ -262,21 +292,30 @@ type Plan struct {
 // policies tightnet applied under the same owner that objs does not hold.
 func NewPlan(ctx context.Context, c *cluster.Client, objs []Object, opts Options) (*Plan, error) {
 	owner := cmp.Or(opts.Owner, DefaultOwner)
-	p := &Plan{Result: Result{DryRun: true}, client: c, objects: objs, force: opts.ForceConflicts}
+	p := &Plan{Result: Result{DryRun: true}, client: c, objects: objs, current: make([]bool, len(objs)), force: opts.ForceConflicts}
+	existing, err := listExisting(ctx, c, objs)
+	if err != nil {
+		return nil, err
+	}
+	actions := make([]Action, len(objs))
+	errs := parallel(len(objs), func(i int) error {
+		o := objs[i]
+		var err error
+		actions[i], p.current[i], err = dryRun(ctx, c, o, existing[o.gvr][o.key()], opts.ForceConflicts)
+		return err
+	})
 	var rejected []Rejection
-	for _, o := range objs {
-		action, err := dryRun(ctx, c, o, opts.ForceConflicts)
-		if err != nil {
-			rejected = append(rejected, Rejection{Ref: o.ref(), Source: o.source, Message: message(c, o, err)})
+	for i, o := range objs {
+		if errs[i] != nil {
+			rejected = append(rejected, Rejection{Ref: o.ref(), Source: o.source, Message: message(c, o, errs[i])})
 			continue
 		}
-		p.Changes = append(p.Changes, Change{Action: action, Kind: o.u.GetKind(), Namespace: o.u.GetNamespace(), Name: o.u.GetName(), Source: o.source})
+		p.Changes = append(p.Changes, Change{Action: actions[i], Kind: o.u.GetKind(), Namespace: o.u.GetNamespace(), Name: o.u.GetName(), Source: o.source})
 	}
 	if len(rejected) > 0 {
 		return nil, &RejectedError{Rejections: rejected}
 	}
 	if opts.Prune {
-		var err error
 		if p.stale, err = findStale(ctx, c, objs, owner); err != nil {
 			return nil, err
 		}
@@ -288,14 +327,28 @@ func NewPlan(ctx context.Context, c *cluster.Client, objs []Object, opts Options
 	return p, nil
 }
 
-// Execute writes the plan: server-side apply of every object, then the
-// deletions. An error stops it; what was written before stays.
+// Execute writes the plan: server-side apply of every object the server
+// does not hold as proposed already, then the deletions. An error stops
+// it; what was written before stays, and the error says how much that is.
 func (p *Plan) Execute(ctx context.Context) (Result, error) {
 	c := p.client
-	for _, o := range p.objects {
-		if _, err := apply(ctx, c, o, p.force, false); err != nil {
-			return Result{}, fmt.Errorf("%s: %s: %s (the objects before it were applied; fix it and apply again)", o.source, o.ref(), message(c, o, err))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var applied atomic.Int64
+	errs := parallel(len(p.objects), func(i int) error {
+		if p.current[i] || ctx.Err() != nil {
+			return nil
 		}
+		o := p.objects[i]
+		if _, err := apply(ctx, c, o, p.force, false); err != nil {
+			cancel()
+			return fmt.Errorf("%s: %s: %s", o.source, o.ref(), message(c, o, err))
+		}
+		applied.Add(1)
+		return nil
+	})
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, fmt.Errorf("%w\n(%d policies were applied before this; fix it and apply again)", err, applied.Load())
 	}
 	for _, s := range p.stale {
 		err := c.Dynamic.Resource(s.gvr).Namespace(s.namespace).Delete(ctx, s.name, metav1.DeleteOptions{
@@ -327,26 +380,67 @@ func apply(ctx context.Context, c *cluster.Client, o Object, force, dry bool) (*
 }
 
 // dryRun applies o with the server's dry run and compares the result with
-// what is there now.
-func dryRun(ctx context.Context, c *cluster.Client, o Object, force bool) (Action, error) {
-	current, err := c.Dynamic.Resource(o.gvr).Namespace(o.u.GetNamespace()).Get(ctx, o.u.GetName(), metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		current = nil
-	case err != nil:
-		return "", err
-	}
+// current, what the server holds now (nil: nothing). inSync reports that
+// the server holds o as proposed and tightnet's apply owns it already, so
+// applying it for real would change nothing.
+func dryRun(ctx context.Context, c *cluster.Client, o Object, current *unstructured.Unstructured, force bool) (action Action, inSync bool, err error) {
 	after, err := apply(ctx, c, o, force, true)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	if current == nil {
-		return Created, nil
+	switch {
+	case current == nil:
+		return Created, false, nil
+	case sameContent(current, after):
+		return Unchanged, appliedByUs(current), nil
 	}
-	if sameContent(current, after) {
-		return Unchanged, nil
+	return Changed, false, nil
+}
+
+// appliedByUs reports whether tightnet's server-side apply manages u.
+func appliedByUs(u *unstructured.Unstructured) bool {
+	for _, m := range u.GetManagedFields() {
+		if m.Manager == FieldManager && m.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
 	}
-	return Changed, nil
+	return false
+}
+
+// key is "namespace/name".
+func (o Object) key() string { return o.u.GetNamespace() + "/" + o.u.GetName() }
+
+// listExisting lists, once per resource the objects use, what the server
+// holds, by "namespace/name". A resource the server does not serve lists
+// as empty: the dry run then explains.
+func listExisting(ctx context.Context, c *cluster.Client, objs []Object) (map[schema.GroupVersionResource]map[string]*unstructured.Unstructured, error) {
+	out := map[schema.GroupVersionResource]map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		if _, done := out[o.gvr]; done {
+			continue
+		}
+		byKey := map[string]*unstructured.Unstructured{}
+		out[o.gvr] = byKey
+		opts := metav1.ListOptions{Limit: 500}
+		for {
+			list, err := c.Dynamic.Resource(o.gvr).List(ctx, opts)
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: list %s: %w", c.Name, o.gvr.Resource, err)
+			}
+			for i := range list.Items {
+				u := &list.Items[i]
+				byKey[u.GetNamespace()+"/"+u.GetName()] = u
+			}
+			if list.GetContinue() == "" {
+				break
+			}
+			opts.Continue = list.GetContinue()
+		}
+	}
+	return out, nil
 }
 
 // sameContent compares what a policy means and how it is labelled: every

@@ -45,9 +45,9 @@ spec:
 `
 }
 
-// fixture connects to the shared server and creates a namespace of the
+// fixture connects to the shared server and creates namespaces of the
 // test's own.
-func fixture(t *testing.T, ns string) (*cluster.Client, *kubetest.Client) {
+func fixture(t testing.TB, namespaces ...string) (*cluster.Client, *kubetest.Client) {
 	t.Helper()
 	srv := kubetest.Shared(t)
 	c, err := cluster.NewClient("cluster:kubetest", srv.Config, 30*time.Second)
@@ -55,11 +55,15 @@ func fixture(t *testing.T, ns string) (*cluster.Client, *kubetest.Client) {
 		t.Fatal(err)
 	}
 	kc := srv.Client(t)
-	u := &unstructured.Unstructured{}
-	u.SetAPIVersion("v1")
-	u.SetKind("Namespace")
-	u.SetName(ns)
-	kc.Apply(t, []*unstructured.Unstructured{u})
+	var nss []*unstructured.Unstructured
+	for _, ns := range namespaces {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("Namespace")
+		u.SetName(ns)
+		nss = append(nss, u)
+	}
+	kc.Apply(t, nss)
 	return c, kc
 }
 

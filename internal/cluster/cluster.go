@@ -89,7 +89,9 @@ func NewClient(name string, restCfg *rest.Config, timeout time.Duration) (*Clien
 	}
 	restCfg.Timeout = timeout
 	restCfg.UserAgent = "tightnet"
-	restCfg.QPS, restCfg.Burst = 50, 100
+	// A plan keeps a few requests in flight; the server's priority and
+	// fairness, not a client-side trickle, is what protects it.
+	restCfg.QPS, restCfg.Burst = 200, 400
 	dyn, err := dynamic.NewForConfig(restCfg)
 	if err != nil {
 		return nil, fmt.Errorf("cluster client: %w", err)

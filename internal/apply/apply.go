@@ -76,6 +76,9 @@ func ref(kind, ns, name string) string {
 	return kind + " " + ns + "/" + name
 }
 
+// KindApplyResult is the kind of the JSON apply writes (-o json).
+const KindApplyResult = "ApplyResult"
+
 // Result is what apply did, or would do.
 type Result struct {
 	Changes []Change `json:"changes"`

@@ -244,13 +244,14 @@ func runApplySample(t *testing.T, task *v1.Task, run *v1.TaskRun, ws string) {
 	got := runStepBound(t, task, run.Spec.Params, bound, nil)
 	f.checkApplied(t, got)
 	var record struct {
+		Kind    string
 		Changes []struct{ Action, Namespace, Name string }
 		DryRun  bool
 	}
 	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(ws, "repo", got["output"]))), &record); err != nil {
 		t.Fatalf("the output %s: %v", got["output"], err)
 	}
-	if len(record.Changes) != 4 || record.DryRun {
+	if record.Kind != "ApplyResult" || len(record.Changes) != 4 || record.DryRun {
 		t.Errorf("the output records %+v, want 4 changes written", record)
 	}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tightnet/tightnet/internal/apply"
 	"github.com/tightnet/tightnet/internal/cluster"
+	"github.com/tightnet/tightnet/internal/model"
 	"github.com/tightnet/tightnet/internal/report"
 	"github.com/tightnet/tightnet/internal/rollout"
 )
@@ -125,7 +126,12 @@ func runApply(cmd *cobra.Command, g *globals, fl *applyFlags, args []string) err
 
 	var buf bytes.Buffer
 	if format == report.JSON {
-		b, err := json.MarshalIndent(res.Result, "", "  ")
+		b, err := json.MarshalIndent(struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Cluster    string `json:"cluster"`
+			apply.Result
+		}{model.APIVersion, apply.KindApplyResult, res.Cluster, res.Result}, "", "  ")
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,9 @@
 // the comment steps against a fake GitHub API, the apply steps against a
 // real kube-apiserver (internal/kubetest) — so a renamed flag, param or
 // result fails a test. Steps on third-party images (git, curl) are
-// checked, not run: their inputs, Secrets and scripts' variables.
+// checked — their inputs, Secrets and scripts' variables — and the
+// synthesis flows' run, with this machine's sh, git and curl, against a Git
+// server (git http-backend) and the fake GitHub API on 127.0.0.1.
 //
 // It must not depend on other tightnet packages (its tests use
 // internal/kubetest, which is for tests only), and tektoncd/pipeline and

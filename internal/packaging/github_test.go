@@ -23,13 +23,16 @@ const githubToken = "packaging-test-token"
 const stickyMarker = "<!-- tightnet-review -->"
 
 // fakeGitHub is the little of GitHub's REST API that `tightnet comment`
-// calls — list, add and edit the comments of a pull request — listening on
-// 127.0.0.1 only, closed when the test ends.
+// calls — list, add and edit the comments of a pull request — and that the
+// synthesis flows' open-pull-request step calls — list and open pull
+// requests — listening on 127.0.0.1 only, closed when the test ends.
 type fakeGitHub struct {
 	URL string
 
 	mu         sync.Mutex
 	comments   []fakeComment
+	pulls      []fakePull
+	remotes    map[string]*gitRemote // repository → its Git remote, whose branches pull requests must name
 	unexpected []string
 }
 
@@ -47,6 +50,8 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", gh.list)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", gh.add)
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", gh.edit)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls", gh.listPulls)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/pulls", gh.openPull)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		gh.mu.Lock()
 		gh.unexpected = append(gh.unexpected, r.Method+" "+r.URL.Path)
@@ -140,6 +145,145 @@ func (gh *fakeGitHub) edit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.NotFound(w, r)
+}
+
+// fakePull is a pull request as GitHub's pulls API returns it, in part.
+type fakePull struct {
+	Number  int         `json:"number"`
+	State   string      `json:"state"` // open or closed
+	Title   string      `json:"title"`
+	Body    string      `json:"body"`
+	HTMLURL string      `json:"html_url"`
+	Head    fakePullRef `json:"head"`
+	Base    fakePullRef `json:"base"`
+	repo    string
+}
+
+// fakePullRef is a pull request's head or base: label is OWNER:BRANCH.
+type fakePullRef struct {
+	Label string `json:"label"`
+	Ref   string `json:"ref"`
+}
+
+// githubError is GitHub's 422 body: a message and the reason.
+func githubError(w http.ResponseWriter, code int, message, reason string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]any{"message": message, "errors": []map[string]string{{"resource": "PullRequest", "code": "custom", "message": reason}}})
+}
+
+// listPulls lists a repository's pull requests, filtered as GitHub filters
+// them: state (open by default, closed or all), head (OWNER:BRANCH, which
+// GitHub requires in that form) and base. One page holds them all.
+func (gh *fakeGitHub) listPulls(w http.ResponseWriter, r *http.Request) {
+	repo := r.PathValue("owner") + "/" + r.PathValue("repo")
+	q := r.URL.Query()
+	state := q.Get("state")
+	switch state {
+	case "":
+		state = "open"
+	case "open", "closed", "all":
+	default:
+		githubError(w, http.StatusUnprocessableEntity, "Validation Failed", "state must be open, closed or all")
+		return
+	}
+	head := q.Get("head")
+	if head != "" && !strings.Contains(head, ":") {
+		githubError(w, http.StatusUnprocessableEntity, "Validation Failed", "head must be OWNER:BRANCH")
+		return
+	}
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	out := []fakePull{}
+	for _, p := range gh.pulls {
+		if p.repo == repo && (state == "all" || p.State == state) && (head == "" || p.Head.Label == head) && (q.Get("base") == "" || p.Base.Ref == q.Get("base")) {
+			out = append(out, p)
+		}
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+// openPull opens a pull request, refusing as GitHub does one without a
+// title, head or base, one whose head or base is not a branch of the
+// repository's Git remote (when the test gave one), and a second open pull
+// request from the same head into the same base.
+func (gh *fakeGitHub) openPull(w http.ResponseWriter, r *http.Request) {
+	owner := r.PathValue("owner")
+	repo := owner + "/" + r.PathValue("repo")
+	var in struct{ Title, Head, Base, Body string }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, `{"message":"Problems parsing JSON"}`, http.StatusBadRequest)
+		return
+	}
+	head := strings.TrimPrefix(in.Head, owner+":")
+	if in.Title == "" || head == "" || in.Base == "" {
+		githubError(w, http.StatusUnprocessableEntity, "Validation Failed", "title, head and base are required")
+		return
+	}
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	if remote := gh.remotes[repo]; remote != nil {
+		for _, b := range []string{head, in.Base} {
+			if _, ok, err := remote.branch(b); err != nil || !ok {
+				githubError(w, http.StatusUnprocessableEntity, "Validation Failed", fmt.Sprintf("no branch %s (%v)", b, err))
+				return
+			}
+		}
+	}
+	for _, p := range gh.pulls {
+		if p.repo == repo && p.State == "open" && p.Head.Ref == head && p.Base.Ref == in.Base {
+			githubError(w, http.StatusUnprocessableEntity, "Validation Failed", "A pull request already exists for "+owner+":"+head+".")
+			return
+		}
+	}
+	n := len(gh.pulls) + 1
+	p := fakePull{Number: n, State: "open", Title: in.Title, Body: in.Body, repo: repo,
+		HTMLURL: fmt.Sprintf("https://github.com/%s/pull/%d", repo, n),
+		Head:    fakePullRef{Label: owner + ":" + head, Ref: head},
+		Base:    fakePullRef{Label: owner + ":" + in.Base, Ref: in.Base}}
+	gh.pulls = append(gh.pulls, p)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(p)
+}
+
+// Remote makes remote the Git remote of repo: a pull request must then
+// name two of its branches.
+func (gh *fakeGitHub) Remote(repo string, remote *gitRemote) {
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	if gh.remotes == nil {
+		gh.remotes = map[string]*gitRemote{}
+	}
+	gh.remotes[repo] = remote
+}
+
+// Pulls are the pull requests of repo, open and closed, in the order they
+// were opened.
+func (gh *fakeGitHub) Pulls(repo string) []fakePull {
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	var out []fakePull
+	for _, p := range gh.pulls {
+		if p.repo == repo {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Close closes pull request number of repo, as merging it does.
+func (gh *fakeGitHub) Close(t *testing.T, repo string, number int) {
+	t.Helper()
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	for i, p := range gh.pulls {
+		if p.repo == repo && p.Number == number {
+			gh.pulls[i].State = "closed"
+			return
+		}
+	}
+	t.Fatalf("no pull request %s#%d", repo, number)
 }
 
 // Comments are the bodies of the comments on pull request pr of repo, in

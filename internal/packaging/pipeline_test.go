@@ -188,23 +188,19 @@ var pipelineParamRef = regexp.MustCompile(`\$\(params\.([a-z0-9-]+)\)`)
 // stood in for by copies of examples/review; the review's comment goes to a
 // fake GitHub API, and the pull request must carry the report. The apply
 // pipeline applies to the test's kube-apiserver, its kubeconfig workspace
-// bound to a Secret holding a ServiceAccount's kubeconfig.
+// bound to a Secret holding a ServiceAccount's kubeconfig. The catalog
+// tasks are not run here; TestPipelineSynthesisProposes runs the
+// synthesis's.
 func TestPipelinesRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
 	}
 	for _, tc := range pipelines {
 		t.Run(tc.file, func(t *testing.T) {
-			p := loadPipeline(t, tc.file)
 			ws := workspace(t)
 			gh := newFakeGitHub(t)
 			params := maps.Clone(tc.params)
 			params["github-api-url"] = gh.URL
-			for _, ps := range p.Spec.Params {
-				if _, ok := params[ps.Name]; !ok && ps.Default != nil {
-					params[ps.Name] = ps.Default.StringVal
-				}
-			}
 			bound := map[string]string{"source": ws} // the PipelineRun's workspaces
 			var live liveRun
 			if tc.live != nil {
@@ -215,50 +211,7 @@ func TestPipelinesRun(t *testing.T) {
 			for dir, from := range tc.clones {
 				copyDir(t, filepath.Join(ws, from), filepath.Join(ws, dir))
 			}
-			results := map[string]map[string]string{}
-			resolve := func(s string) string {
-				s = pipelineParamRef.ReplaceAllStringFunc(s, func(v string) string {
-					name := pipelineParamRef.FindStringSubmatch(v)[1]
-					value, ok := params[name]
-					if !ok {
-						t.Fatalf("no value for pipeline param %s", name)
-					}
-					return value
-				})
-				return taskResultRef.ReplaceAllStringFunc(s, func(v string) string {
-					m := taskResultRef.FindStringSubmatch(v)
-					value, ok := results[m[1]][m[2]]
-					if !ok {
-						t.Fatalf("%s: not produced (yet)", v)
-					}
-					return value
-				})
-			}
-			for _, pt := range p.Spec.Tasks {
-				task := localTask(t, pt)
-				if task == nil {
-					continue
-				}
-				var given v1.Params
-				for _, param := range pt.Params {
-					v := param.Value
-					v.StringVal = resolve(v.StringVal)
-					arr := make([]string, len(v.ArrayVal))
-					for i, a := range v.ArrayVal {
-						arr[i] = resolve(a)
-					}
-					v.ArrayVal = arr
-					given = append(given, v1.Param{Name: param.Name, Value: v})
-				}
-				taskBound := map[string]string{}
-				for _, w := range pt.Workspaces {
-					if dir, ok := bound[w.Workspace]; ok {
-						taskBound[w.Name] = dir
-					}
-				}
-				results[pt.Name] = runStepBound(t, task, given, taskBound, runSecrets)
-				t.Logf("%s: %v", pt.Name, results[pt.Name])
-			}
+			results := pipelineRun{p: loadPipeline(t, tc.file), params: params, bound: bound, sec: runSecrets}.run(t)
 			if live.check != nil {
 				live.check(t, results)
 			}
@@ -274,6 +227,105 @@ func TestPipelinesRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pipelineRun is a run of a Pipeline as the controller would run it: its
+// tasks in the order listed (the order runAfter and results allow), each
+// with the params and earlier tasks' results substituted and its when
+// expressions evaluated, on the PipelineRun's workspaces.
+type pipelineRun struct {
+	p      *v1.Pipeline
+	params map[string]string // the PipelineRun's params; the Pipeline's defaults fill in the rest
+	bound  map[string]string // the PipelineRun's workspaces: name → directory
+	sec    secrets
+	// catalog runs a catalog task (one resolved remotely) with its params
+	// and workspaces, and returns its results. Without it the catalog tasks
+	// are left out (and the test stands in for the clones).
+	catalog func(t *testing.T, pt v1.PipelineTask, params, bound map[string]string) map[string]string
+}
+
+// run runs the pipeline and returns the results of every task that ran; a
+// task its when expressions skip has no entry.
+func (r pipelineRun) run(t *testing.T) map[string]map[string]string {
+	t.Helper()
+	params := maps.Clone(r.params)
+	for _, ps := range r.p.Spec.Params {
+		if _, ok := params[ps.Name]; !ok && ps.Default != nil {
+			params[ps.Name] = ps.Default.StringVal
+		}
+	}
+	results := map[string]map[string]string{}
+	resolve := func(s string) string {
+		s = pipelineParamRef.ReplaceAllStringFunc(s, func(v string) string {
+			name := pipelineParamRef.FindStringSubmatch(v)[1]
+			value, ok := params[name]
+			if !ok {
+				t.Fatalf("no value for pipeline param %s", name)
+			}
+			return value
+		})
+		return taskResultRef.ReplaceAllStringFunc(s, func(v string) string {
+			m := taskResultRef.FindStringSubmatch(v)
+			value, ok := results[m[1]][m[2]]
+			if !ok {
+				t.Fatalf("%s: not produced (yet)", v)
+			}
+			return value
+		})
+	}
+	for _, pt := range r.p.Spec.Tasks {
+		task := localTask(t, pt)
+		if task == nil && r.catalog == nil {
+			continue
+		}
+		var when v1.WhenExpressions
+		for _, we := range pt.When {
+			if we.CEL != "" {
+				t.Fatalf("%s: CEL when expressions are not emulated", pt.Name)
+			}
+			values := make([]string, len(we.Values))
+			for i, v := range we.Values {
+				values[i] = resolve(v)
+			}
+			when = append(when, v1.WhenExpression{Input: resolve(we.Input), Operator: we.Operator, Values: values})
+		}
+		if !when.AllowsExecution(nil) {
+			t.Logf("%s: skipped (when %+v)", pt.Name, when)
+			continue
+		}
+		taskBound := map[string]string{}
+		for _, w := range pt.Workspaces {
+			if dir, ok := r.bound[w.Workspace]; ok {
+				taskBound[w.Name] = dir
+			}
+		}
+		if task == nil {
+			given := map[string]string{}
+			for _, param := range pt.Params {
+				if param.Value.Type != v1.ParamTypeString {
+					t.Fatalf("%s: param %s is not a string; the catalog tasks' emulations take strings", pt.Name, param.Name)
+				}
+				given[param.Name] = resolve(param.Value.StringVal)
+			}
+			results[pt.Name] = r.catalog(t, pt, given, taskBound)
+			t.Logf("%s: %v", pt.Name, results[pt.Name])
+			continue
+		}
+		var given v1.Params
+		for _, param := range pt.Params {
+			v := param.Value
+			v.StringVal = resolve(v.StringVal)
+			arr := make([]string, len(v.ArrayVal))
+			for i, a := range v.ArrayVal {
+				arr[i] = resolve(a)
+			}
+			v.ArrayVal = arr
+			given = append(given, v1.Param{Name: param.Name, Value: v})
+		}
+		results[pt.Name] = runStepBound(t, task, given, taskBound, r.sec)
+		t.Logf("%s: %v", pt.Name, results[pt.Name])
+	}
+	return results
 }
 
 var tektonVariable = regexp.MustCompile(`\$\((params|tasks|context|workspaces)\.[^)]*\)`)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -168,8 +169,7 @@ func (c *Client) Read(ctx context.Context, opts manifest.Options) (*manifest.Obj
 	if err != nil {
 		return nil, err
 	}
-	var docs []manifest.Document
-	var findings []model.Finding
+	var todo []resource
 	for _, r := range resources {
 		if !served[r.gvr] {
 			if !r.optional {
@@ -180,10 +180,29 @@ func (c *Client) Read(ctx context.Context, opts manifest.Options) (*manifest.Obj
 		if r.preferredOver != "" && served[schema.GroupVersionResource{Group: r.gvr.Group, Version: r.preferredOver, Resource: r.gvr.Resource}] {
 			continue
 		}
-		n, err := c.list(ctx, r, &docs)
-		switch {
+		todo = append(todo, r)
+	}
+	// The kinds are listed at once, a few at a time; documents keep the
+	// order of resources, so the read is deterministic.
+	perKind := make([][]manifest.Document, len(todo))
+	errs := make([]error, len(todo))
+	sem := make(chan struct{}, listWorkers)
+	var wg sync.WaitGroup
+	for i, r := range todo {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = c.list(ctx, r, &perKind[i])
+		})
+	}
+	wg.Wait()
+	var docs []manifest.Document
+	var findings []model.Finding
+	for i, r := range todo {
+		switch err := errs[i]; {
 		case err == nil:
-			log.Debug("cluster objects listed", "resource", describe(r.gvr), "count", n)
+			docs = append(docs, perKind[i]...)
+			log.Debug("cluster objects listed", "resource", describe(r.gvr), "count", len(perKind[i]))
 		case r.optional && (apierrors.IsForbidden(err) || apierrors.IsNotFound(err)):
 			findings = append(findings, model.Finding{
 				Code:     CodeUnreadable,
@@ -206,14 +225,16 @@ func (c *Client) Read(ctx context.Context, opts manifest.Options) (*manifest.Obj
 	return objs, nil
 }
 
+// listWorkers is how many kinds Read lists at once.
+const listWorkers = 4
+
 // list appends one document per object of r, page by page.
-func (c *Client) list(ctx context.Context, r resource, docs *[]manifest.Document) (int, error) {
-	n := 0
+func (c *Client) list(ctx context.Context, r resource, docs *[]manifest.Document) error {
 	opts := metav1.ListOptions{Limit: pageSize}
 	for {
 		page, err := c.Dynamic.Resource(r.gvr).List(ctx, opts)
 		if err != nil {
-			return n, err
+			return err
 		}
 		for i := range page.Items {
 			u := &page.Items[i]
@@ -227,13 +248,12 @@ func (c *Client) list(ctx context.Context, r resource, docs *[]manifest.Document
 			}
 			data, err := json.Marshal(u.Object)
 			if err != nil {
-				return n, fmt.Errorf("encode %s %s: %w", describe(r.gvr), u.GetName(), err)
+				return fmt.Errorf("encode %s %s: %w", describe(r.gvr), u.GetName(), err)
 			}
 			*docs = append(*docs, manifest.Document{Name: c.location(r.gvr, u.GetNamespace(), u.GetName()), Data: data})
-			n++
 		}
 		if page.GetContinue() == "" {
-			return n, nil
+			return nil
 		}
 		opts.Continue = page.GetContinue()
 	}

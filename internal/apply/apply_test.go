@@ -219,3 +219,20 @@ func TestMissingNamespaceIsExplained(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestConflictsNeedForce: a policy another tool applied with other values
+// is a conflict the server reports, with the way out; --force-conflicts
+// takes it over.
+func TestConflictsNeedForce(t *testing.T) {
+	c, kc := fixture(t, "apply-conflict")
+	kc.Apply(t, kubetest.Parse(t, policy("apply-conflict", "web", "web", "lb", "80")))
+	objs := prepare(t, "shop", policy("apply-conflict", "web", "web", "lb", "8080"))
+	_, err := apply.NewPlan(context.Background(), c, objs, apply.Options{Owner: "shop"})
+	if err == nil || !strings.Contains(err.Error(), "--force-conflicts") || !strings.Contains(err.Error(), "kubetest") {
+		t.Fatalf("want a conflict naming the other manager and --force-conflicts, got %v", err)
+	}
+	got := actions(run(t, c, objs, apply.Options{Owner: "shop", ForceConflicts: true}))
+	if want := []string{"changed NetworkPolicy apply-conflict/web"}; !slices.Equal(got, want) {
+		t.Errorf("forced: got %v, want %v", got, want)
+	}
+}

@@ -119,20 +119,9 @@ func TestArgoContainers(t *testing.T) {
 			case len(c.Command) > 0:
 				t.Errorf("%s/%s sets command %v", name, tmpl.Name, c.Command)
 			}
-			sc := c.SecurityContext
-			if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
-				t.Errorf("%s/%s must run as non-root 65532", name, tmpl.Name)
-			}
-			if sc != nil && (sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation) {
-				t.Errorf("%s/%s must set allowPrivilegeEscalation: false", name, tmpl.Name)
-			}
+			checkHardened(t, name+"/"+tmpl.Name, c.SecurityContext, c.Env)
 			if name == "tightnet-stages" && imageName(c.Image) == "" {
 				t.Errorf("%s/%s runs %s, not a tightnet image", name, tmpl.Name, c.Image)
-			}
-			for _, e := range c.Env {
-				if strings.Contains(e.Name, "TOKEN") && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
-					t.Errorf("%s/%s: env %s must come from a Secret (valueFrom.secretKeyRef)", name, tmpl.Name, e.Name)
-				}
 			}
 		}
 	}
@@ -143,17 +132,12 @@ var (
 	// anyArgoVar is anything Argo substitutes; inputRef an input parameter.
 	anyArgoVar = regexp.MustCompile(`\{\{[^}]*\}\}`)
 	inputRef   = regexp.MustCompile(`^\{\{inputs\.parameters\.([a-z0-9-]+)\}\}$`)
-	// scriptEnvVar is a variable a script reads from its environment; the
-	// scripts' own variables are lower case.
-	scriptEnvVar = regexp.MustCompile(`\$\{?([A-Z_][A-Z0-9_]*)`)
 )
 
 // TestArgoScripts checks the flows' script steps — commit and open the pull
 // request, on third-party images (git, curl; TestArgoSynthesisProposes runs
-// them) — as STYLE.md asks of any shell: nothing is substituted into a script's
-// text; every variable it reads is set in its env, to a literal, to input
-// parameters or from a Secret named by input parameters; every input
-// reaches it; every output is a file it writes.
+// them) — as STYLE.md asks of any shell (checkScriptStep), and that every
+// output is a file the script writes.
 func TestArgoScripts(t *testing.T) {
 	ns, _, _ := loadArgo(t)
 	found := 0
@@ -165,46 +149,12 @@ func TestArgoScripts(t *testing.T) {
 			}
 			found++
 			t.Run(name+"/"+tmpl.Name, func(t *testing.T) {
-				if v := anyArgoVar.FindString(script.Source); v != "" {
-					t.Errorf("the script's text holds %s; pass it in env", v)
-				}
-				if imageName(script.Image) != "" {
-					t.Errorf("runs %s: a tightnet image takes arguments, not a script", script.Image)
-				}
-				set := map[string]bool{}
-				used := map[string]bool{}
-				uses := func(what, s string) {
-					for _, v := range anyArgoVar.FindAllString(s, -1) {
-						m := inputRef.FindStringSubmatch(v)
-						if m == nil || tmpl.Inputs.GetParameterByName(m[1]) == nil {
-							t.Errorf("%s: %s is not an input parameter of %s", what, v, tmpl.Name)
-							continue
-						}
-						used[m[1]] = true
-					}
-				}
-				for _, e := range script.Env {
-					set[e.Name] = true
-					switch {
-					case e.ValueFrom == nil:
-						uses("env "+e.Name, e.Value)
-					case e.ValueFrom.SecretKeyRef != nil:
-						uses("env "+e.Name+" secret name", e.ValueFrom.SecretKeyRef.Name)
-						uses("env "+e.Name+" secret key", e.ValueFrom.SecretKeyRef.Key)
-					default:
-						t.Errorf("env %s: only values and secretKeyRef", e.Name)
-					}
-				}
-				for _, m := range scriptEnvVar.FindAllStringSubmatch(script.Source, -1) {
-					if !set[m[1]] {
-						t.Errorf("the script reads $%s, which its env does not set", m[1])
-					}
-				}
+				var inputs []string
 				for _, p := range tmpl.Inputs.Parameters {
-					if !used[p.Name] {
-						t.Errorf("input %s reaches the script through no env var", p.Name)
-					}
+					inputs = append(inputs, p.Name)
 				}
+				checkScriptStep(t, scriptStep{image: script.Image, source: script.Source, env: script.Env, inputs: inputs,
+					anyVar: anyArgoVar, inputRef: inputRef})
 				for _, p := range tmpl.Outputs.Parameters {
 					if p.ValueFrom == nil || p.ValueFrom.Path == "" || !strings.Contains(script.Source, ">"+p.ValueFrom.Path) {
 						t.Errorf("output %s is not read from a file the script writes", p.Name)
@@ -347,20 +297,10 @@ func TestArgoSynthesisProposes(t *testing.T) {
 		if got := outputs["commit"]["changed"]; got != "true" {
 			t.Errorf("commit's changed = %q, want true", got)
 		}
-		moved := remote.Branch(t, branch)
-		if moved == proposal {
-			t.Errorf("%s did not move onto the new main", branch)
+		if _, ok := outputs["open-pull-request"]; !ok {
+			t.Error("open-pull-request did not run")
 		}
-		proposal = moved
-		if got := remote.Log(t, branch+"^", "%s"); got != "Add CONTRIBUTING.md" {
-			t.Errorf("%s's parent is %q, want main's new commit", branch, got)
-		}
-		if n := remote.Pushes(); n != 2 {
-			t.Errorf("%d pushes, want 2", n)
-		}
-		if pulls := gh.Pulls(repo); len(pulls) != 1 {
-			t.Errorf("%d pull requests, want still 1: %+v", len(pulls), pulls)
-		}
+		proposal = expectRebased(t, remote, gh, repo, branch, proposal, 2)
 	}) {
 		return
 	}
@@ -593,11 +533,7 @@ func runThirdParty(t *testing.T, tmpl *wfv1.Template, expand func(string) string
 		if !slices.Equal(c.Command, []string{"sh"}) {
 			t.Fatalf("%s runs %v; only sh scripts are emulated", tmpl.Name, c.Command)
 		}
-		file := filepath.Join(t.TempDir(), "script")
-		if err := os.WriteFile(file, []byte(local(tmpl.Script.Source)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd = exec.Command("sh", file)
+		cmd = shCommand(t, local(tmpl.Script.Source))
 	} else {
 		repo, _, _ := strings.Cut(c.Image, ":")
 		entry, ok := entrypoints[repo]

@@ -1,20 +1,14 @@
 package packaging
 
 import (
-	"bytes"
-	"cmp"
-	"encoding/json"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 )
@@ -51,22 +45,19 @@ func takesOnly(t *testing.T, task string, params map[string]string, names ...str
 // synthesisCatalog emulates the catalog tasks the synthesis pipeline
 // calls, at the versions it pins, as their published YAML
 // (tektoncd/catalog, task/NAME/VERSION) runs them: git-clone and git-cli
-// with this machine's git and sh, github-open-pr's request against gh. A
-// version the pipeline moves to must be emulated anew.
-func synthesisCatalog(gh *fakeGitHub, sec secrets) func(t *testing.T, pt v1.PipelineTask, params, bound map[string]string) map[string]string {
-	return func(t *testing.T, pt v1.PipelineTask, params, bound map[string]string) map[string]string {
-		t.Helper()
-		switch task := catalogTask(pt); task {
-		case "git-clone@0.9":
-			return gitCloneTask(t, params, bound)
-		case "git-cli@0.4":
-			return gitCLITask(t, params, bound)
-		case "github-open-pr@0.2":
-			return githubOpenPRTask(t, gh, params, sec)
-		default:
-			t.Fatalf("%s runs %q, which is not emulated", pt.Name, task)
-			return nil
-		}
+// with this machine's git and sh. A version the pipeline moves to must be
+// emulated anew. (Its open-pull-request is its own, embedded: pipelineRun
+// runs that script itself.)
+func synthesisCatalog(t *testing.T, pt v1.PipelineTask, params, bound map[string]string) map[string]string {
+	t.Helper()
+	switch task := catalogTask(pt); task {
+	case "git-clone@0.9":
+		return gitCloneTask(t, params, bound)
+	case "git-cli@0.4":
+		return gitCLITask(t, params, bound)
+	default:
+		t.Fatalf("%s runs %q, which is not emulated", pt.Name, task)
+		return nil
 	}
 }
 
@@ -140,128 +131,160 @@ func gitCLITask(t *testing.T, params, bound map[string]string) map[string]string
 	return map[string]string{"commit": readFile(t, filepath.Join(results, "commit"))}
 }
 
-// githubOpenPRTask is github-open-pr 0.2's request, its Python step's: the
-// pull request's head, base, title and body POSTed to the pulls API with
-// the token of the Secret its params name (mounted as a volume), any
-// status but 2xx failing the task. GITHUB_HOST_URL and API_PATH_PREFIX
-// keep their defaults (api.github.com); gh stands in for it.
-func githubOpenPRTask(t *testing.T, gh *fakeGitHub, params map[string]string, sec secrets) map[string]string {
-	t.Helper()
-	takesOnly(t, "github-open-pr", params, "REPO_FULL_NAME", "HEAD", "BASE", "TITLE", "BODY", "GITHUB_TOKEN_SECRET_NAME", "GITHUB_TOKEN_SECRET_KEY")
-	name, key := cmp.Or(params["GITHUB_TOKEN_SECRET_NAME"], "github"), cmp.Or(params["GITHUB_TOKEN_SECRET_KEY"], "token")
-	token := readFile(t, filepath.Join(secretVolume(t, sec, name, false), key))
-	body, err := json.Marshal(map[string]string{"head": params["HEAD"], "base": params["BASE"], "title": params["TITLE"], "body": params["BODY"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, gh.URL+"/repos/"+params["REPO_FULL_NAME"]+"/pulls", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/vnd.github.v3+json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("github-open-pr: %v", err)
-	}
-	defer resp.Body.Close()
-	var created struct {
-		Number  int    `json:"number"`
-		HTMLURL string `json:"html_url"`
-	}
-	if resp.StatusCode/100 != 2 {
-		var msg bytes.Buffer
-		msg.ReadFrom(resp.Body)
-		t.Fatalf("github-open-pr: %s: %s", resp.Status, msg.Bytes())
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil {
-		t.Fatalf("github-open-pr: %v", err)
-	}
-	return map[string]string{"NUMBER": strconv.Itoa(created.Number), "URL": created.HTMLURL}
+// The synthesis pipeline's runs propose policies for synthesisRepo on the
+// branch its commit pushes, proposedBranch.
+const synthesisRepo, proposedBranch = "acme/shop", "tightnet/proposed-policies"
+
+// synthesisFixture is where the synthesis pipeline runs: the application's
+// repository on a Git server on 127.0.0.1 (gitRemote), its main branch
+// examples/review's head, known to the fake GitHub API; the basic-auth
+// workspace that lets git-cli push to it, bound to a Secret as git-cli's
+// README shows; and the pipeline's params, github-api-url the fake's.
+type synthesisFixture struct {
+	p        *v1.Pipeline
+	remote   *gitRemote
+	gh       *fakeGitHub
+	auth     string
+	params   map[string]string
+	policies string // the proposal's policies.yaml, under policies-dir's default
 }
 
-// TestPipelineSynthesisProposes runs tightnet-synthesize-policies whole,
-// its catalog tasks emulated (synthesisCatalog): clone fetches the
-// application's main branch from a Git server on 127.0.0.1 (gitRemote),
-// extract and synthesize write the proposal into the checkout, commit's
-// GIT_SCRIPT pushes it to the branch tightnet/proposed-policies with the
-// credentials of the basic-auth workspace, and open-pull-request opens the
-// pull request on the fake GitHub API. Run again while the pull request is
-// open, commit pushes nothing and open-pull-request does not run; so too
-// once the pull request is merged, when commit finds nothing to propose.
-func TestPipelineSynthesisProposes(t *testing.T) {
+// newSynthesisFixture makes the fixture, skipping the test under -short
+// (the runs build the stage binaries) or without sh, git and curl
+// (requireTools).
+func newSynthesisFixture(t *testing.T) *synthesisFixture {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
 	}
 	requireTools(t)
-	p := loadPipeline(t, "synthesize-pipeline.yaml")
-	const repo, branch = "acme/shop", "tightnet/proposed-policies"
-	var policies string
-	for _, ps := range p.Spec.Params {
+	f := &synthesisFixture{p: loadPipeline(t, "synthesize-pipeline.yaml")}
+	for _, ps := range f.p.Spec.Params {
 		if ps.Name == "policies-dir" && ps.Default != nil {
-			policies = path.Join(ps.Default.StringVal, "policies.yaml")
+			f.policies = path.Join(ps.Default.StringVal, "policies.yaml")
 		}
 	}
-	remote := newGitRemote(t, repo, map[string]string{"main": filepath.Join(workspace(t), "new")})
-	gh := newFakeGitHub(t)
-	gh.Remote(repo, remote)
-	u, err := url.Parse(remote.URL)
+	f.remote = newGitRemote(t, synthesisRepo, map[string]string{"main": filepath.Join(workspace(t), "new")})
+	f.gh = newFakeGitHub(t)
+	f.gh.Remote(synthesisRepo, f.remote)
+	u, err := url.Parse(f.remote.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// the basic-auth workspace, bound to a Secret as git-cli's README shows
-	auth := secretVolume(t, secrets{"git-basic-auth": {
+	f.auth = secretVolume(t, secrets{"git-basic-auth": {
 		".gitconfig":       "[credential]\n\thelper = store\n",
 		".git-credentials": "http://x-access-token:" + githubToken + "@" + u.Host + "\n",
 	}}, "git-basic-auth", false)
-	params := map[string]string{"repo-url": remote.URL, "repo-full-name": repo, "path": "manifests",
+	f.params = map[string]string{"repo-url": f.remote.URL, "repo-full-name": synthesisRepo, "path": "manifests", "github-api-url": f.gh.URL,
 		"github-token-secret-name": "review-bot", "github-token-secret-key": "pat"}
-	// run runs the pipeline on a fresh source workspace and returns its
-	// tasks' results and the policies it synthesized.
-	run := func(t *testing.T) (map[string]map[string]string, string) {
+	return f
+}
+
+// run runs the pipeline on a fresh source workspace with the Secrets sec,
+// fails the task that must fail (see pipelineRun), and returns its tasks'
+// results and the policies it synthesized.
+func (f *synthesisFixture) run(t *testing.T, sec secrets, fails string) (map[string]map[string]string, string) {
+	t.Helper()
+	ws := t.TempDir()
+	results := pipelineRun{p: f.p, params: f.params, bound: map[string]string{"source": ws, "basic-auth": f.auth}, sec: sec,
+		catalog: synthesisCatalog, fails: fails}.run(t)
+	return results, readFile(t, filepath.Join(ws, "repo", f.policies))
+}
+
+// TestPipelineSynthesisProposes runs tightnet-synthesize-policies whole,
+// its catalog tasks emulated (synthesisCatalog) and its open-pull-request
+// script run with sh and curl: clone fetches the application's main branch
+// (synthesisFixture), extract and synthesize write the proposal into the
+// checkout, commit's GIT_SCRIPT pushes it to the branch
+// tightnet/proposed-policies with the credentials of the basic-auth
+// workspace, and open-pull-request opens the pull request on the fake
+// GitHub API with the token of the Secret the params name. Run again while
+// the pull request is open, commit pushes nothing and open-pull-request
+// opens no other; after a commit to main, commit pushes the proposal onto
+// the new main and open-pull-request, finding the pull request open,
+// succeeds and opens no other; once the pull request is merged, commit finds
+// nothing to propose and open-pull-request does not run.
+func TestPipelineSynthesisProposes(t *testing.T) {
+	f := newSynthesisFixture(t)
+	// proposes checks a run whose commit's result, the commit the branch
+	// points at, is not the cloned commit, and whose open-pull-request ran.
+	proposes := func(t *testing.T, results map[string]map[string]string) {
 		t.Helper()
-		ws := t.TempDir()
-		results := pipelineRun{p: p, params: params, bound: map[string]string{"source": ws, "basic-auth": auth}, sec: runSecrets,
-			catalog: synthesisCatalog(gh, runSecrets)}.run(t)
-		return results, readFile(t, filepath.Join(ws, "repo", policies))
+		if got := results["commit"]["commit"]; got == results["clone"]["commit"] || got != f.remote.Branch(t, proposedBranch) {
+			t.Errorf("commit's result is %s, want the commit %s points at, %s", got, proposedBranch, f.remote.Branch(t, proposedBranch))
+		}
+		if _, ok := results["open-pull-request"]; !ok {
+			t.Error("open-pull-request did not run")
+		}
 	}
 	var proposal string // the commit the branch points at
 	if !t.Run("proposes", func(t *testing.T) {
-		results, synthesized := run(t)
-		if results["commit"]["commit"] == results["clone"]["commit"] {
-			t.Error("commit's result is the cloned commit; it should be the proposal's")
-		}
-		if proposal = remote.Branch(t, branch); proposal != results["commit"]["commit"] {
-			t.Fatalf("branch %s is at %q, want commit's result %s", branch, proposal, results["commit"]["commit"])
-		}
-		pr := expectProposed(t, remote, gh, repo, branch, policies, synthesized)
-		if got, want := results["open-pull-request"]["NUMBER"], strconv.Itoa(pr.Number); got != want {
-			t.Errorf("open-pull-request's NUMBER = %q, want %s", got, want)
-		}
+		results, synthesized := f.run(t, runSecrets, "")
+		proposes(t, results)
+		proposal = f.remote.Branch(t, proposedBranch)
+		expectProposed(t, f.remote, f.gh, synthesisRepo, proposedBranch, f.policies, synthesized)
 	}) {
 		return
 	}
-	// rerun checks a run that pushes nothing and opens nothing.
-	rerun := func(t *testing.T) {
-		t.Helper()
-		results, _ := run(t)
-		if got, want := results["commit"]["commit"], results["clone"]["commit"]; got != want {
-			t.Errorf("commit's result is %s, want the cloned commit %s: nothing to push", got, want)
-		}
-		if _, ok := results["open-pull-request"]; ok {
-			t.Error("open-pull-request ran; its when should skip it")
-		}
-		expectSettled(t, remote, gh, repo, branch, proposal, 1)
-	}
 	if !t.Run("rerun with the pull request open", func(t *testing.T) {
 		nextSecond()
-		rerun(t)
+		results, _ := f.run(t, runSecrets, "")
+		proposes(t, results)
+		expectSettled(t, f.remote, f.gh, synthesisRepo, proposedBranch, proposal, 1)
+	}) {
+		return
+	}
+	if !t.Run("rerun after main moved", func(t *testing.T) {
+		f.remote.Commit(t, "main", "CONTRIBUTING.md", "Pull requests welcome.\n")
+		results, _ := f.run(t, runSecrets, "")
+		proposes(t, results)
+		proposal = expectRebased(t, f.remote, f.gh, synthesisRepo, proposedBranch, proposal, 2)
 	}) {
 		return
 	}
 	t.Run("rerun after the merge", func(t *testing.T) {
-		remote.Merge(t, branch, "main")
-		gh.Close(t, repo, gh.Pulls(repo)[0].Number)
-		rerun(t)
+		f.remote.Merge(t, proposedBranch, "main")
+		f.gh.Close(t, synthesisRepo, f.gh.Pulls(synthesisRepo)[0].Number)
+		results, _ := f.run(t, runSecrets, "")
+		if got, want := results["commit"]["commit"], results["clone"]["commit"]; got != want {
+			t.Errorf("commit's result is %s, want the cloned commit %s: nothing to propose", got, want)
+		}
+		if _, ok := results["open-pull-request"]; ok {
+			t.Error("open-pull-request ran; its when should skip it")
+		}
+		expectSettled(t, f.remote, f.gh, synthesisRepo, proposedBranch, proposal, 2)
+	})
+}
+
+// TestPipelineSynthesisRecovers runs tightnet-synthesize-policies after a
+// run whose pull request failed to open: the token in the Secret the params
+// name is one GitHub refuses, while git-cli pushes with the basic-auth
+// workspace's, so the branch proposes the policies, no pull request is open
+// and the run fails at open-pull-request. The rerun, with a good token,
+// pushes nothing; open-pull-request runs all the same — its when lets it run
+// whenever the branch proposes the policies, not only after a push — and
+// opens the pull request.
+func TestPipelineSynthesisRecovers(t *testing.T) {
+	f := newSynthesisFixture(t)
+	var proposal string
+	if !t.Run("pull request refused", func(t *testing.T) {
+		refused := secrets{"review-bot": {"pat": "revoked-" + githubToken}}
+		f.run(t, refused, "open-pull-request")
+		if proposal = f.remote.Branch(t, proposedBranch); proposal == "" {
+			t.Fatalf("no branch %s on the remote", proposedBranch)
+		}
+		if pulls := f.gh.Pulls(synthesisRepo); len(pulls) != 0 {
+			t.Errorf("%d pull requests, want none: %+v", len(pulls), pulls)
+		}
+	}) {
+		return
+	}
+	t.Run("rerun", func(t *testing.T) {
+		nextSecond()
+		results, synthesized := f.run(t, runSecrets, "")
+		if got := results["commit"]["commit"]; got != proposal {
+			t.Errorf("commit's result is %s, want %s, the commit %s points at", got, proposal, proposedBranch)
+		}
+		expectProposed(t, f.remote, f.gh, synthesisRepo, proposedBranch, f.policies, synthesized)
 	})
 }

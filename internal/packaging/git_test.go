@@ -10,11 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // The synthesis flows' own steps run on third-party images: alpine/git
@@ -89,6 +92,81 @@ func imageEnv(t *testing.T, env []string) []string {
 		out = append(out, e)
 	}
 	return out
+}
+
+// shCommand is sh running source, written to a file of the test's, as a
+// container runs a script: Argo's script template with command [sh], a
+// Tekton step's script under its #!/bin/sh.
+func shCommand(t *testing.T, source string) *exec.Cmd {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(file, []byte(source), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return exec.Command("sh", file)
+}
+
+// scriptStep is a step that runs a shell script on a third-party image: an
+// Argo script template's, a Tekton embedded task's.
+type scriptStep struct {
+	image, source string
+	env           []corev1.EnvVar
+	inputs        []string       // the parameters the step takes
+	anyVar        *regexp.Regexp // anything its engine substitutes
+	inputRef      *regexp.Regexp // one of its parameters, standing alone; $1 is the name
+}
+
+// scriptEnvVar is a variable a script reads from its environment; the
+// scripts' own variables are lower case.
+var scriptEnvVar = regexp.MustCompile(`\$\{?([A-Z_][A-Z0-9_]*)`)
+
+// checkScriptStep checks a script step as STYLE.md asks of any shell: it
+// runs on a third-party image (a tightnet image takes arguments); nothing
+// is substituted into the script's text; every variable it reads is set in
+// its env, to a literal, to parameters or from a Secret named by
+// parameters; every parameter reaches it.
+func checkScriptStep(t *testing.T, s scriptStep) {
+	t.Helper()
+	if v := s.anyVar.FindString(s.source); v != "" {
+		t.Errorf("the script's text holds %s; pass it in env", v)
+	}
+	if imageName(s.image) != "" {
+		t.Errorf("runs %s: a tightnet image takes arguments, not a script", s.image)
+	}
+	set := map[string]bool{}
+	used := map[string]bool{}
+	uses := func(what, value string) {
+		for _, v := range s.anyVar.FindAllString(value, -1) {
+			m := s.inputRef.FindStringSubmatch(v)
+			if m == nil || !slices.Contains(s.inputs, m[1]) {
+				t.Errorf("%s: %s is not a parameter of the step", what, v)
+				continue
+			}
+			used[m[1]] = true
+		}
+	}
+	for _, e := range s.env {
+		set[e.Name] = true
+		switch {
+		case e.ValueFrom == nil:
+			uses("env "+e.Name, e.Value)
+		case e.ValueFrom.SecretKeyRef != nil:
+			uses("env "+e.Name+" secret name", e.ValueFrom.SecretKeyRef.Name)
+			uses("env "+e.Name+" secret key", e.ValueFrom.SecretKeyRef.Key)
+		default:
+			t.Errorf("env %s: only values and secretKeyRef", e.Name)
+		}
+	}
+	for _, m := range scriptEnvVar.FindAllStringSubmatch(s.source, -1) {
+		if !set[m[1]] {
+			t.Errorf("the script reads $%s, which its env does not set", m[1])
+		}
+	}
+	for _, p := range s.inputs {
+		if !used[p] {
+			t.Errorf("parameter %s reaches the script through no env var", p)
+		}
+	}
 }
 
 // gitIdentity is who the test's own git commands commit as.
@@ -302,6 +380,27 @@ func expectSettled(t *testing.T, remote *gitRemote, gh *fakeGitHub, repo, branch
 	if pulls := gh.Pulls(repo); len(pulls) != 1 {
 		t.Errorf("%d pull requests, want still 1: %+v", len(pulls), pulls)
 	}
+}
+
+// expectRebased checks a rerun after main moved (Commit of CONTRIBUTING.md):
+// branch moved from was onto main's new commit, pushes pushes in all, and
+// still one pull request, open. It returns the commit branch points at.
+func expectRebased(t *testing.T, remote *gitRemote, gh *fakeGitHub, repo, branch, was string, pushes int) string {
+	t.Helper()
+	moved := remote.Branch(t, branch)
+	if moved == was {
+		t.Errorf("%s did not move onto the new main", branch)
+	}
+	if got := remote.Log(t, branch+"^", "%s"); got != "Add CONTRIBUTING.md" {
+		t.Errorf("%s's parent is %q, want main's new commit", branch, got)
+	}
+	if n := remote.Pushes(); n != pushes {
+		t.Errorf("%d pushes, want %d", n, pushes)
+	}
+	if pulls := gh.Pulls(repo); len(pulls) != 1 || pulls[0].State != "open" {
+		t.Errorf("%d pull requests, want still 1, open: %+v", len(pulls), pulls)
+	}
+	return moved
 }
 
 // expectProposed checks a first run: the synthesized policies committed on

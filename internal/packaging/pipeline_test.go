@@ -1,6 +1,8 @@
 package packaging
 
 import (
+	"cmp"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -8,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	gocmp "github.com/google/go-cmp/cmp"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // pipelines are the Tekton Pipelines, with the param values their run in
@@ -78,6 +83,15 @@ func localTask(t *testing.T, pt v1.PipelineTask) *v1.Task {
 	return loadTask(t, stage)
 }
 
+// embeddedTask is the task a pipeline task embeds (taskSpec), named after
+// the pipeline task; nil for one that refers to a task.
+func embeddedTask(pt v1.PipelineTask) *v1.Task {
+	if pt.TaskSpec == nil {
+		return nil
+	}
+	return &v1.Task{ObjectMeta: metav1.ObjectMeta{Name: pt.Name}, Spec: pt.TaskSpec.TaskSpec}
+}
+
 func TestPipelinesValidate(t *testing.T) {
 	for _, tc := range pipelines {
 		t.Run(tc.file, func(t *testing.T) {
@@ -96,9 +110,11 @@ func TestPipelinesValidate(t *testing.T) {
 
 var taskResultRef = regexp.MustCompile(`\$\(tasks\.([a-z0-9-]+)\.results\.([a-z0-9-]+)\)`)
 
-// TestPipelinesMatchTasks cross-checks every tightnet task a pipeline calls:
-// the params it passes are declared with the same type, every param without
-// a default is passed, workspaces bind, and results referred to exist.
+// TestPipelinesMatchTasks cross-checks every tightnet task a pipeline calls,
+// and every task it embeds (Tekton checks an embedded task's params only when
+// it runs): the params it passes are declared with the same type, every
+// param without a default is passed, workspaces bind, and results referred
+// to exist.
 func TestPipelinesMatchTasks(t *testing.T) {
 	for _, tc := range pipelines {
 		t.Run(tc.file, func(t *testing.T) {
@@ -106,6 +122,9 @@ func TestPipelinesMatchTasks(t *testing.T) {
 			results := map[string][]v1.TaskResult{}
 			for _, pt := range p.Spec.Tasks {
 				task := localTask(t, pt)
+				if task == nil {
+					task = embeddedTask(pt)
+				}
 				if task == nil {
 					continue
 				}
@@ -159,7 +178,7 @@ func TestPipelinesMatchTasks(t *testing.T) {
 				for _, m := range taskResultRef.FindAllStringSubmatch(ref, -1) {
 					declared, ok := results[m[1]]
 					if !ok {
-						t.Errorf("%s: no tightnet task %s", m[0], m[1])
+						t.Errorf("%s: no tightnet or embedded task %s", m[0], m[1])
 						continue
 					}
 					if !hasResult(declared, m[2]) {
@@ -189,8 +208,8 @@ var pipelineParamRef = regexp.MustCompile(`\$\(params\.([a-z0-9-]+)\)`)
 // fake GitHub API, and the pull request must carry the report. The apply
 // pipeline applies to the test's kube-apiserver, its kubeconfig workspace
 // bound to a Secret holding a ServiceAccount's kubeconfig. The catalog
-// tasks are not run here; TestPipelineSynthesisProposes runs the
-// synthesis's.
+// tasks and the embedded ones (the synthesis's open-pull-request, on curl)
+// are not run here; TestPipelineSynthesisProposes runs the synthesis's.
 func TestPipelinesRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the stage binaries")
@@ -239,9 +258,14 @@ type pipelineRun struct {
 	bound  map[string]string // the PipelineRun's workspaces: name → directory
 	sec    secrets
 	// catalog runs a catalog task (one resolved remotely) with its params
-	// and workspaces, and returns its results. Without it the catalog tasks
-	// are left out (and the test stands in for the clones).
+	// and workspaces, and returns its results. With it the embedded tasks
+	// run too (runScriptTask); without it both are left out (and the test
+	// stands in for the clones).
 	catalog func(t *testing.T, pt v1.PipelineTask, params, bound map[string]string) map[string]string
+	// fails is the embedded task whose step must fail: the run stops there,
+	// as the PipelineRun fails, and fails the test if the step succeeds or
+	// does not run. "" when every step must succeed.
+	fails string
 }
 
 // run runs the pipeline and returns the results of every task that ran; a
@@ -274,7 +298,7 @@ func (r pipelineRun) run(t *testing.T) map[string]map[string]string {
 		})
 	}
 	for _, pt := range r.p.Spec.Tasks {
-		task := localTask(t, pt)
+		task, embedded := localTask(t, pt), embeddedTask(pt)
 		if task == nil && r.catalog == nil {
 			continue
 		}
@@ -299,7 +323,7 @@ func (r pipelineRun) run(t *testing.T) map[string]map[string]string {
 				taskBound[w.Name] = dir
 			}
 		}
-		if task == nil {
+		if task == nil && embedded == nil {
 			given := map[string]string{}
 			for _, param := range pt.Params {
 				if param.Value.Type != v1.ParamTypeString {
@@ -322,13 +346,72 @@ func (r pipelineRun) run(t *testing.T) map[string]map[string]string {
 			v.ArrayVal = arr
 			given = append(given, v1.Param{Name: param.Name, Value: v})
 		}
-		results[pt.Name] = runStepBound(t, task, given, taskBound, r.sec)
-		t.Logf("%s: %v", pt.Name, results[pt.Name])
+		if embedded == nil {
+			results[pt.Name] = runStepBound(t, task, given, taskBound, r.sec)
+			t.Logf("%s: %v", pt.Name, results[pt.Name])
+			continue
+		}
+		got, err := runScriptTask(t, embedded, given, taskBound, r.sec)
+		switch {
+		case pt.Name == r.fails && err != nil:
+			t.Logf("%s failed, as it should: %v", pt.Name, err)
+			return results
+		case pt.Name == r.fails:
+			t.Fatalf("%s succeeded; it should fail", pt.Name)
+		case err != nil:
+			t.Fatal(err)
+		}
+		results[pt.Name] = got
+		t.Logf("%s: %v", pt.Name, got)
+	}
+	if r.fails != "" {
+		t.Fatalf("%s did not run; it should fail", r.fails)
 	}
 	return results
 }
 
-var tektonVariable = regexp.MustCompile(`\$\((params|tasks|context|workspaces)\.[^)]*\)`)
+// runScriptTask runs an embedded task's one step, a script on a third-party
+// image, with this machine's sh and tools (imageEnv), as a TaskRun with the
+// given params would: params, workspaces and results substituted in its env
+// and script (Tekton substitutes them in a script's text too; the
+// pipelines' scripts hold none, TestPipelinesScripts checks), the env
+// resolved with sec, the script run as Tekton runs it — one without a
+// shebang under /bin/sh with set -e first — in its workingDir, else a
+// directory of its own. It returns the results the task declares, or the
+// step's error when it fails.
+func runScriptTask(t *testing.T, task *v1.Task, given v1.Params, bound map[string]string, sec secrets) (map[string]string, error) {
+	t.Helper()
+	if len(task.Spec.Steps) != 1 || task.Spec.Steps[0].Script == "" {
+		t.Fatalf("%s: only one script step is emulated", task.Name)
+	}
+	s := prepareStep(t, task, given, bound, sec)
+	script := s.script
+	switch {
+	case strings.HasPrefix(script, "#!/bin/sh\n"):
+	case strings.HasPrefix(script, "#!"):
+		t.Fatalf("%s: %s: only sh scripts are emulated", task.Name, strings.SplitN(script, "\n", 2)[0])
+	default:
+		script = "#!/bin/sh\nset -e\n" + script // Tekton's default preamble
+	}
+	cmd := shCommand(t, script)
+	cmd.Dir, cmd.Env = cmp.Or(s.dir, t.TempDir()), imageEnv(t, s.env)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s:\n%s", task.Name, out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w\n%s", task.Name, err, out)
+	}
+	got := map[string]string{}
+	for _, name := range s.names {
+		got[name] = readFile(t, filepath.Join(s.results, name))
+	}
+	return got, nil
+}
+
+var (
+	// tektonVariable is anything Tekton substitutes; paramRef a param.
+	tektonVariable = regexp.MustCompile(`\$\((params|tasks|context|workspaces|results|steps)[.\[][^)]*\)`)
+	paramRef       = regexp.MustCompile(`^\$\(params\.([a-z0-9-]+)\)$`)
+)
 
 // TestPipelinesCatalogScripts keeps the scripts handed to catalog tasks (the
 // synthesis's git-cli GIT_SCRIPT) fixed texts: no param, result or context
@@ -354,6 +437,103 @@ func TestPipelinesCatalogScripts(t *testing.T) {
 	}
 	if scripts == 0 {
 		t.Error("no catalog script found; the synthesis pipeline commits with git-cli's GIT_SCRIPT")
+	}
+}
+
+// TestPipelinesScripts checks the pipelines' own steps on third-party images,
+// their embedded tasks' (the synthesis's open-pull-request, on curl;
+// TestPipelineSynthesisProposes runs it), as TestArgoScripts checks Argo's
+// (checkScriptStep), and as every container tightnet ships (checkHardened).
+func TestPipelinesScripts(t *testing.T) {
+	found := 0
+	for _, tc := range pipelines {
+		for _, pt := range loadPipeline(t, tc.file).Spec.Tasks {
+			task := embeddedTask(pt)
+			if task == nil {
+				continue
+			}
+			found++
+			t.Run(tc.file+"/"+pt.Name, func(t *testing.T) {
+				if len(task.Spec.Steps) != 1 {
+					t.Fatalf("%d steps, want one", len(task.Spec.Steps))
+				}
+				step := task.Spec.Steps[0]
+				if step.Script == "" || len(step.Command) > 0 || len(step.Args) > 0 {
+					t.Errorf("an embedded step runs a script, with no command or args")
+				}
+				var inputs []string
+				for _, ps := range task.Spec.Params {
+					inputs = append(inputs, ps.Name)
+				}
+				checkScriptStep(t, scriptStep{image: step.Image, source: step.Script, env: step.Env, inputs: inputs,
+					anyVar: tektonVariable, inputRef: paramRef})
+				checkHardened(t, "step "+step.Name, step.SecurityContext, step.Env)
+			})
+		}
+	}
+	if found == 0 {
+		t.Error("no embedded task; the synthesis pipeline opens its pull request with one")
+	}
+}
+
+// TestSynthesisOpensPullRequestsAlike keeps the synthesis pipeline's
+// open-pull-request the Argo flow's template of that name, so both engines
+// open the pull request alike: the same image, script (the Tekton one's
+// after its #!/bin/sh), params and their defaults, env — parameters
+// compared by name — and security context.
+func TestSynthesisOpensPullRequestsAlike(t *testing.T) {
+	// step is what the two must share; a parameter reference (standing
+	// alone, as checkScriptStep wants it) is <name>.
+	type step struct {
+		Image, Script   string
+		Params          map[string]string // name → default, "" when required
+		Env             []corev1.EnvVar
+		SecurityContext *corev1.SecurityContext
+	}
+	normalize := func(env []corev1.EnvVar, ref *regexp.Regexp) []corev1.EnvVar {
+		out := make([]corev1.EnvVar, len(env))
+		for i, e := range env {
+			e = *e.DeepCopy()
+			e.Value = ref.ReplaceAllString(e.Value, "<$1>")
+			if k := e.ValueFrom; k != nil && k.SecretKeyRef != nil {
+				k.SecretKeyRef.Name = ref.ReplaceAllString(k.SecretKeyRef.Name, "<$1>")
+				k.SecretKeyRef.Key = ref.ReplaceAllString(k.SecretKeyRef.Key, "<$1>")
+			}
+			out[i] = e
+		}
+		return out
+	}
+	var tekton step
+	for _, pt := range loadPipeline(t, "synthesize-pipeline.yaml").Spec.Tasks {
+		if task := embeddedTask(pt); pt.Name == "open-pull-request" && task != nil && len(task.Spec.Steps) == 1 {
+			s := task.Spec.Steps[0]
+			script, ok := strings.CutPrefix(s.Script, "#!/bin/sh\n")
+			if !ok {
+				t.Errorf("the Tekton script does not start with #!/bin/sh")
+			}
+			tekton = step{Image: s.Image, Script: script, Params: map[string]string{},
+				Env: normalize(s.Env, paramRef), SecurityContext: s.SecurityContext}
+			for _, ps := range task.Spec.Params {
+				if tekton.Params[ps.Name] = ""; ps.Default != nil {
+					tekton.Params[ps.Name] = ps.Default.StringVal
+				}
+			}
+		}
+	}
+	ns, _, _ := loadArgo(t)
+	tmpl := ns["tightnet-synthesize-policies"].GetTemplateByName("open-pull-request")
+	if tekton.Params == nil || tmpl == nil || tmpl.Script == nil {
+		t.Fatal("no open-pull-request script step in the Tekton pipeline or the Argo flow")
+	}
+	argo := step{Image: tmpl.Script.Image, Script: tmpl.Script.Source, Params: map[string]string{},
+		Env: normalize(tmpl.Script.Env, inputRef), SecurityContext: tmpl.Script.SecurityContext}
+	for _, p := range tmpl.Inputs.Parameters {
+		if argo.Params[p.Name] = ""; p.Default != nil {
+			argo.Params[p.Name] = p.Default.String()
+		}
+	}
+	if diff := gocmp.Diff(argo, tekton); diff != "" {
+		t.Errorf("open-pull-request differs (-argo +tekton):\n%s", diff)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tektoncd/pipeline/pkg/apis/config"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tightnet/tightnet/internal/kubetest"
@@ -152,17 +153,24 @@ func checkStep(t *testing.T, step v1.Step) {
 			t.Errorf("arg %q looks like shell", a)
 		}
 	}
-	for _, e := range step.Env {
-		if strings.Contains(e.Name, "TOKEN") && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
-			t.Errorf("env %s must come from a Secret (valueFrom.secretKeyRef)", e.Name)
-		}
-	}
-	sc := step.SecurityContext
+	checkHardened(t, "step", step.SecurityContext, step.Env)
+}
+
+// checkHardened checks what, a step or a template's container, as every
+// container tightnet ships: it runs as non-root 65532 without privilege
+// escalation, and a token reaches it only from a Secret.
+func checkHardened(t *testing.T, what string, sc *corev1.SecurityContext, env []corev1.EnvVar) {
+	t.Helper()
 	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
-		t.Error("step must run as non-root 65532")
+		t.Errorf("%s must run as non-root 65532", what)
 	}
 	if sc != nil && (sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation) {
-		t.Error("step must set allowPrivilegeEscalation: false")
+		t.Errorf("%s must set allowPrivilegeEscalation: false", what)
+	}
+	for _, e := range env {
+		if strings.Contains(e.Name, "TOKEN") && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+			t.Errorf("%s: env %s must come from a Secret (valueFrom.secretKeyRef)", what, e.Name)
+		}
 	}
 }
 
@@ -366,6 +374,7 @@ func runStepBound(t *testing.T, task *v1.Task, given v1.Params, bound map[string
 // test's.
 type preparedStep struct {
 	image, dir string
+	script     string // substituted as Tekton substitutes a script's text
 	args, env  []string
 	results    string
 	names      []string // the results the task declares
@@ -386,7 +395,7 @@ func prepareStep(t *testing.T, task *v1.Task, given v1.Params, bound map[string]
 	for _, r := range task.Spec.Results {
 		names = append(names, r.Name)
 	}
-	return preparedStep{image: step.Image, dir: expand(step.WorkingDir), args: args,
+	return preparedStep{image: step.Image, dir: expand(step.WorkingDir), args: args, script: expand(step.Script),
 		env: containerEnv(t, step.Env, expand, sec), results: results, names: names}
 }
 

@@ -47,6 +47,7 @@ const (
 	InputOutDir   = "out-dir"
 	// Mode apply only.
 	InputKubeconfig = "kubeconfig"
+	InputManifests  = "manifests"
 	InputContext    = "context"
 	InputOwner      = "owner"
 	InputPrune      = "prune"
@@ -55,7 +56,7 @@ const (
 
 // Inputs lists every input Run reads; a test holds action.yml to it.
 var Inputs = []string{InputPaths, InputBase, InputBaseline, InputMode, InputFailOn, InputComment, InputSARIF, InputToken, InputOutDir,
-	InputKubeconfig, InputContext, InputOwner, InputPrune, InputDryRun}
+	InputKubeconfig, InputManifests, InputContext, InputOwner, InputPrune, InputDryRun}
 
 // ReviewOutputs are the outputs a review sets, ApplyOutputs those mode
 // apply sets; Outputs are both, which a test holds action.yml to.
@@ -107,6 +108,7 @@ type inputs struct {
 	sarif, token, outDir  string
 	// Mode apply.
 	kubeconfig, context, owner string
+	manifests                  []string
 	prune, dryRun              bool
 }
 
@@ -123,6 +125,7 @@ func readInputs(gha *githubactions.Action) (inputs, error) {
 		outDir:   cmp.Or(gha.GetInput(InputOutDir), "tightnet-review"),
 
 		kubeconfig: gha.GetInput(InputKubeconfig),
+		manifests:  list(gha.GetInput(InputManifests)),
 		context:    gha.GetInput(InputContext),
 		owner:      cmp.Or(gha.GetInput(InputOwner), apply.DefaultOwner),
 	}

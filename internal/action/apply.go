@@ -39,11 +39,12 @@ func (c Config) runApply(ctx context.Context, gha *githubactions.Action, in inpu
 		roll = rollout.Run
 	}
 	res, err := roll(ctx, rollout.Options{
-		Policies: in.paths,
-		Baseline: in.baseline,
-		DryRun:   in.dryRun,
-		Cluster:  cluster.Config{Kubeconfig: kubeconfig, Context: in.context},
-		Apply:    apply.Options{Owner: in.owner, Prune: in.prune},
+		Policies:  in.paths,
+		Manifests: in.manifests,
+		Baseline:  in.baseline,
+		DryRun:    in.dryRun,
+		Cluster:   cluster.Config{Kubeconfig: kubeconfig, Context: in.context},
+		Apply:     apply.Options{Owner: in.owner, Prune: in.prune},
 	})
 	refused := errors.Is(err, rollout.ErrRefused)
 	if err != nil && !refused {

@@ -33,6 +33,10 @@ type Options struct {
 	// Stdin.
 	Policies []string
 	Stdin    io.Reader
+	// Manifests are the application's manifests as they will be deployed
+	// (optional): the verification lays them over the live cluster, so
+	// workloads not deployed yet count, as when policies go out first.
+	Manifests []string
 	// Baseline are baseline rule files; none requires SkipVerify.
 	Baseline   []string
 	SkipVerify bool
@@ -113,6 +117,16 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		live, err := client.Read(ctx, manifest.Options{Logger: log})
 		if err != nil {
 			return Result{}, err
+		}
+		if len(opts.Manifests) > 0 {
+			app, err := manifest.Read(ctx, opts.Manifests, manifest.Options{Logger: log})
+			if err != nil {
+				return Result{}, fmt.Errorf("manifests: %w", err)
+			}
+			if errs := errorsOf(app.Findings); len(errs) > 0 {
+				return Result{}, fmt.Errorf("the manifests could not be read: %s [%s] %s; nothing was applied", errs[0].Location, errs[0].Code, errs[0].Message)
+			}
+			live = manifest.Overlay(live, app)
 		}
 		outcome := plan.Outcome(live, proposal)
 		conn, err := analyze.Connectivity(ctx, outcome)

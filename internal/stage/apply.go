@@ -20,6 +20,7 @@ import (
 
 type applyFlags struct {
 	files           []string
+	manifests       []string
 	cluster         clusterFlags
 	output          outputFlags
 	owner           string
@@ -42,9 +43,10 @@ admin tiers, as tightnet synthesize writes them).
 Every policy is first applied with the server's dry run; if the cluster
 refuses any of them, it prints the server's message for each and applies
 nothing. The policies as they will be, together with the cluster's
-workloads, are then verified against the baseline rules (--baseline), and
-apply refuses when a rule would be violated or unchecked, unless
---allow-violations. Only then is each policy applied (server-side apply,
+workloads (and, with --manifests, the application's manifests laid over
+them, for workloads not deployed yet), are then verified against the
+baseline rules (--baseline), and apply refuses when a rule would be
+violated or unchecked, unless --allow-violations. Only then is each policy applied (server-side apply,
 field manager "tightnet").
 
 Every policy applied is labelled app.kubernetes.io/managed-by=tightnet and
@@ -72,6 +74,8 @@ baseline, 2 refused by the cluster or an error.`,
 	f.BoolVar(&fl.dryRun, "dry-run", false, "stop after the server's dry run and the verification: print what would change, write nothing")
 	f.BoolVar(&fl.forceConflicts, "force-conflicts", false, "take over fields another field manager owns (as kubectl apply --server-side --force-conflicts)")
 	f.StringArrayVar(&fl.baselines, "baseline", nil, "a baseline rules file, or a directory of them (repeatable): the outcome must satisfy them")
+	f.StringArrayVar(&fl.manifests, "manifests", nil,
+		"the application's manifests as they will be deployed (repeatable): verified laid over the live cluster, so workloads not deployed yet count")
 	f.BoolVar(&fl.skipVerify, "skip-verify", false, "apply without baseline verification (when no --baseline is given)")
 	f.BoolVar(&fl.allowViolations, "allow-violations", false, "apply even when the outcome violates or cannot check a baseline rule")
 	return cmd
@@ -91,7 +95,7 @@ func runApply(cmd *cobra.Command, g *globals, fl *applyFlags, args []string) err
 	}
 	log := g.logger()
 	res, err := rollout.Run(cmd.Context(), rollout.Options{
-		Policies: paths, Stdin: g.streams.In,
+		Policies: paths, Stdin: g.streams.In, Manifests: fl.manifests,
 		Baseline: fl.baselines, SkipVerify: fl.skipVerify, AllowViolations: fl.allowViolations,
 		DryRun:  fl.dryRun,
 		Cluster: cluster.Config{Kubeconfig: fl.cluster.kubeconfig, Context: fl.cluster.context},

@@ -235,3 +235,57 @@ spec:
 		t.Errorf("review: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestApplyAheadOfTheWorkloads: policies go out before the workload a
+// baseline allow rule names. Verified against the cluster alone, the rule
+// cannot be checked and apply refuses; with --manifests the workload to
+// come counts, and the policies are applied.
+func TestApplyAheadOfTheWorkloads(t *testing.T) {
+	srv := kubetest.Shared(t)
+	kc := srv.Client(t)
+	deployed := strings.ReplaceAll(gateApp, "namespace: gate", "namespace: ahead")
+	kc.Apply(t, kubetest.Parse(t, deployed))
+	policies := kc.Dynamic.Resource(schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}).Namespace("ahead")
+	t.Cleanup(func() {
+		_ = policies.DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{})
+	})
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// The API, not deployed yet, must reach the database.
+	api := `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: ahead}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: api, image: api}]}
+`
+	manifests := write("app.yaml", deployed+api)
+	rules := write("rules.yaml", `- name: api-reads-db
+  action: allow
+  from: app=api
+  to: app=db
+  protocol: TCP
+  port_min: 5432
+  port_max: 5432
+`)
+	proposal := write("policies.yaml", strings.ReplaceAll(strings.ReplaceAll(isolateDB, "namespace: gate", "namespace: ahead"), "app: web}}}]", "app: api}}}]"))
+	args := []string{"apply", proposal, "--kubeconfig", srv.Kubeconfig, "--baseline", rules, "--owner", "ahead"}
+
+	code, out, errs := runStage(t, args...)
+	if code != ExitFindings || !strings.Contains(errs, "api-reads-db") {
+		t.Fatalf("without --manifests: exit %d, want 1 and the rule unchecked\n%s%s", code, out, errs)
+	}
+	code, out, errs = runStage(t, append(args, "--manifests", manifests)...)
+	if code != ExitOK || !strings.Contains(out, "created NetworkPolicy ahead/db") {
+		t.Errorf("with --manifests: exit %d\n%s%s", code, out, errs)
+	}
+}

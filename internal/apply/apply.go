@@ -5,7 +5,8 @@
 //
 // Input: policy objects (manifest.Objects holding policies only) and a
 // cluster.Client. Output: a Result listing what was created, changed, left
-// unchanged and pruned.
+// unchanged and pruned. It must not depend on analyze or verify: whether a
+// plan may be executed is decided by its caller (internal/rollout).
 package apply
 
 import (
@@ -68,6 +69,11 @@ type Change struct {
 
 // Ref is "Kind namespace/name", or "Kind name" for a cluster-scoped kind.
 func (c Change) Ref() string { return ref(c.Kind, c.Namespace, c.Name) }
+
+// key names an object: kind, namespace ("" when cluster-scoped), name.
+type key struct{ kind, namespace, name string }
+
+func (c Change) key() key { return key{c.Kind, c.Namespace, c.Name} }
 
 func ref(kind, ns, name string) string {
 	if ns == "" {
@@ -140,6 +146,8 @@ type Object struct {
 }
 
 func (o Object) ref() string { return ref(o.u.GetKind(), o.u.GetNamespace(), o.u.GetName()) }
+
+func (o Object) key() key { return key{o.u.GetKind(), o.u.GetNamespace(), o.u.GetName()} }
 
 // kindInfo is how each policy kind is applied.
 type kindInfo struct {
@@ -410,19 +418,16 @@ func appliedByUs(u *unstructured.Unstructured) bool {
 	return false
 }
 
-// key is "namespace/name".
-func (o Object) key() string { return o.u.GetNamespace() + "/" + o.u.GetName() }
-
 // listExisting lists, once per resource the objects use, what the server
-// holds, by "namespace/name". A resource the server does not serve lists
-// as empty: the dry run then explains.
-func listExisting(ctx context.Context, c *cluster.Client, objs []Object) (map[schema.GroupVersionResource]map[string]*unstructured.Unstructured, error) {
-	out := map[schema.GroupVersionResource]map[string]*unstructured.Unstructured{}
+// holds. A resource the server does not serve lists as empty: the dry run
+// then explains.
+func listExisting(ctx context.Context, c *cluster.Client, objs []Object) (map[schema.GroupVersionResource]map[key]*unstructured.Unstructured, error) {
+	out := map[schema.GroupVersionResource]map[key]*unstructured.Unstructured{}
 	for _, o := range objs {
 		if _, done := out[o.gvr]; done {
 			continue
 		}
-		byKey := map[string]*unstructured.Unstructured{}
+		byKey := map[key]*unstructured.Unstructured{}
 		out[o.gvr] = byKey
 		opts := metav1.ListOptions{Limit: 500}
 		for {
@@ -435,7 +440,7 @@ func listExisting(ctx context.Context, c *cluster.Client, objs []Object) (map[sc
 			}
 			for i := range list.Items {
 				u := &list.Items[i]
-				byKey[u.GetNamespace()+"/"+u.GetName()] = u
+				byKey[key{o.u.GetKind(), u.GetNamespace(), u.GetName()}] = u
 			}
 			if list.GetContinue() == "" {
 				break
@@ -474,13 +479,13 @@ type staleObject struct {
 // findStale lists the policies labelled as applied by tightnet for owner
 // that objs does not hold. Kinds the cluster does not serve are skipped.
 func findStale(ctx context.Context, c *cluster.Client, objs []Object, owner string) ([]staleObject, error) {
-	keep := map[string]bool{}
+	keep := map[key]bool{}
 	for _, o := range objs {
-		keep[o.ref()] = true
+		keep[o.key()] = true
 	}
 	selector := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedBy, OwnerLabel: owner}).String()
 	var out []staleObject
-	seen := map[string]bool{}
+	seen := map[key]bool{}
 	for _, k := range prunable {
 		ok, err := c.Serves(k.gvr)
 		if err != nil {
@@ -494,7 +499,7 @@ func findStale(ctx context.Context, c *cluster.Client, objs []Object, owner stri
 			return nil, fmt.Errorf("prune: list %s: %w", k.gvr.Resource, err)
 		}
 		for _, item := range list.Items {
-			r := ref(k.kind, item.GetNamespace(), item.GetName())
+			r := key{k.kind, item.GetNamespace(), item.GetName()}
 			if keep[r] || seen[r] {
 				continue // one object served in two versions is listed twice
 			}

@@ -12,10 +12,10 @@ import (
 // replaced by the proposal's where names meet, the proposal's new ones
 // added and the pruned ones gone. Verification before apply checks it.
 func (p *Plan) Outcome(live, proposal *manifest.Objects) *manifest.Objects {
-	pruned := map[string]bool{}
+	pruned := map[key]bool{}
 	for _, c := range p.Changes {
 		if c.Action == Pruned {
-			pruned[c.Ref()] = true
+			pruned[c.key()] = true
 		}
 	}
 	out := *live
@@ -34,28 +34,23 @@ func (p *Plan) Outcome(live, proposal *manifest.Objects) *manifest.Objects {
 	return &out
 }
 
-// key names an object: kind, namespace, name.
-type key [3]string
-
-func (k key) ref() string { return ref(k[0], k[1], k[2]) }
-
 // merge keeps live's objects that are neither replaced nor pruned, adds
 // the proposal's, and sorts by key as manifest.Objects keeps them.
-func merge[T any](live, proposal []T, pruned map[string]bool, keyOf func(T) key) []T {
+func merge[T any](live, proposal []T, pruned map[key]bool, keyOf func(T) key) []T {
 	proposed := map[key]bool{}
 	for _, x := range proposal {
 		proposed[keyOf(x)] = true
 	}
 	var out []T
 	for _, x := range live {
-		if k := keyOf(x); !proposed[k] && !pruned[k.ref()] {
+		if k := keyOf(x); !proposed[k] && !pruned[k] {
 			out = append(out, x)
 		}
 	}
 	out = append(out, proposal...)
 	slices.SortStableFunc(out, func(a, b T) int {
 		ka, kb := keyOf(a), keyOf(b)
-		return cmp.Or(cmp.Compare(ka[1], kb[1]), cmp.Compare(ka[2], kb[2]))
+		return cmp.Or(cmp.Compare(ka.namespace, kb.namespace), cmp.Compare(ka.name, kb.name))
 	})
 	return out
 }

@@ -5,7 +5,8 @@
 // files.
 //
 // Input: a kubeconfig (or the in-cluster service account). Output:
-// manifest.Objects. Secrets and ConfigMaps are never read.
+// manifest.Objects. Secrets and ConfigMaps are never read. It depends on
+// manifest and model only: evaluating what it reads is the callers' job.
 package cluster
 
 import (

@@ -7,7 +7,7 @@
 // Input: policy paths, baseline rules and a cluster configuration. Output:
 // what was (or would be) created, changed, left unchanged and pruned, and
 // the verification of the outcome. The CLI's apply stage and the GitHub
-// Action's apply mode both run it.
+// Action's apply mode both run it; it must not depend on either.
 package rollout
 
 import (

@@ -198,12 +198,14 @@ func resultsBudget(results []v1.TaskResult) error {
 	return nil
 }
 
-// binaries builds every image's binary once per test run.
+// binaries builds every image's binary once per test run, into
+// binariesDir.
 var binaries = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "tightnet-packaging-")
 	if err != nil {
 		return "", err
 	}
+	binariesDir = dir
 	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./images/...")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -216,11 +218,14 @@ var binaries = sync.OnceValues(func() (string, error) {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	kubetest.Stop()
-	if dir, err := binaries(); err == nil && dir != "" {
-		os.RemoveAll(dir)
+	if binariesDir != "" { // built by a test; a filtered run may build none
+		os.RemoveAll(binariesDir)
 	}
 	os.Exit(code)
 }
+
+// binariesDir is where binaries built, "" until a test asks for them.
+var binariesDir string
 
 // binaryFor is the binary built from images/<name without "tightnet-">, the
 // image's entrypoint.

@@ -17,30 +17,9 @@ import (
 	"github.com/tightnet/tightnet/internal/rollout"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	kubetest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { kubetest.Main(m) }
 
-const actionApp = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: action-apply}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec: {containers: [{name: api, image: api, ports: [{containerPort: 9000}]}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: action-apply}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: web}]}
-`
+var actionApp = kubetest.Deployment("action-apply", "api", 9000) + "---\n" + kubetest.Deployment("action-apply", "web")
 
 // apiPolicy admits from to the API on 9000.
 func apiPolicy(from string) string {

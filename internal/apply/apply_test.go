@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -20,11 +19,7 @@ import (
 	"github.com/tightnet/tightnet/internal/manifest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	kubetest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { kubetest.Main(m) }
 
 var networkPolicies = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}
 

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,11 +19,7 @@ import (
 	"github.com/tightnet/tightnet/internal/manifest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	kubetest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { kubetest.Main(m) }
 
 // app is what the test deploys and reads back: its objects as files
 // would hold them.

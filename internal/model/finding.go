@@ -99,3 +99,14 @@ func CompareFindings(a, b Finding) int {
 	}
 	return cmp.Compare(a.Object, b.Object)
 }
+
+// AtLeast lists the findings of severity s or worse, in their order.
+func AtLeast(findings []Finding, s Severity) []Finding {
+	var out []Finding
+	for _, f := range findings {
+		if f.Severity >= s {
+			out = append(out, f)
+		}
+	}
+	return out
+}

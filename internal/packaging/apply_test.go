@@ -32,33 +32,9 @@ import (
 // the owner earlier, which lets every pod of the namespace reach the
 // database, and "allow-probes", written by hand. {ns} and {owner} are
 // replaced.
-const applyApp = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: "{ns}"}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: web, ports: [{containerPort: 8080}]}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: "{ns}"}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec: {containers: [{name: api, image: api, ports: [{containerPort: 9000}]}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: db, namespace: "{ns}"}
-spec:
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}
----
+var applyApp = kubetest.Deployment("{ns}", "web", 8080) + "---\n" +
+	kubetest.Deployment("{ns}", "api", 9000) + "---\n" +
+	kubetest.Deployment("{ns}", "db", 5432) + `---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:

@@ -128,7 +128,7 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	var verification *verify.Verification
 	if len(opts.Baseline) > 0 {
 		var v verify.Verification
-		if errs := errorsOf(findings); len(errs) > 0 {
+		if errs := model.AtLeast(findings, model.Error); len(errs) > 0 {
 			v = verify.Unverified(rules, fmt.Sprintf("the head configuration could not be analysed: %d errors, the first at %s [%s]; fix them and review again",
 				len(errs), errs[0].Location, errs[0].Code))
 		} else {
@@ -223,16 +223,6 @@ func run(ctx context.Context, opts Options) (Result, error) {
 func sorted(fs []model.Finding) []model.Finding {
 	slices.SortFunc(fs, model.CompareFindings)
 	return slices.Compact(fs)
-}
-
-func errorsOf(fs []model.Finding) []model.Finding {
-	var out []model.Finding
-	for _, f := range fs {
-		if f.Severity >= model.Error {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // Inventory is what baseline rules select workloads by: pod and namespace

@@ -95,7 +95,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if errs := errorsOf(proposal.Findings); len(errs) > 0 {
+	if errs := model.AtLeast(proposal.Findings, model.Error); len(errs) > 0 {
 		return Result{}, fmt.Errorf("the policies could not be read: %s [%s] %s, and %d more error(s); nothing was applied",
 			errs[0].Location, errs[0].Code, errs[0].Message, len(errs)-1)
 	}
@@ -123,7 +123,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			if err != nil {
 				return Result{}, fmt.Errorf("manifests: %w", err)
 			}
-			if errs := errorsOf(app.Findings); len(errs) > 0 {
+			if errs := model.AtLeast(app.Findings, model.Error); len(errs) > 0 {
 				return Result{}, fmt.Errorf("the manifests could not be read: %s [%s] %s; nothing was applied", errs[0].Location, errs[0].Code, errs[0].Message)
 			}
 			live = manifest.Overlay(live, app)
@@ -149,14 +149,4 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	res.Result = applied
 	return res, nil
-}
-
-func errorsOf(findings []model.Finding) []model.Finding {
-	var out []model.Finding
-	for _, f := range findings {
-		if f.Severity >= model.Error {
-			out = append(out, f)
-		}
-	}
-	return out
 }

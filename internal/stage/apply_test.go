@@ -14,41 +14,15 @@ import (
 	"github.com/tightnet/tightnet/internal/kubetest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	kubetest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { kubetest.Main(m) }
 
 // gateApp runs in the cluster before the apply: a web front and a
 // database, with nothing isolated.
-const gateApp = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: gate}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: web}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: db, namespace: gate}
-spec:
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: report, namespace: gate}
-spec:
-  selector: {matchLabels: {app: report}}
-  template:
-    metadata: {labels: {app: report}}
-    spec: {containers: [{name: report, image: report}]}
-`
+var gateApp = strings.Join([]string{
+	kubetest.Deployment("gate", "web"),
+	kubetest.Deployment("gate", "db", 5432),
+	kubetest.Deployment("gate", "report"),
+}, "---\n")
 
 // Two proposals: one isolates the database to the web front, the other
 // lets every pod of the namespace in.
@@ -191,17 +165,9 @@ func runStage(t *testing.T, args ...string) (int, string, string) {
 func TestDiffAndReviewAgainstTheCluster(t *testing.T) {
 	srv := kubetest.Shared(t)
 	kc := srv.Client(t)
-	app := strings.ReplaceAll(gateApp, "namespace: gate", "namespace: overlay")
+	app := strings.ReplaceAll(gateApp, `namespace: "gate"`, `namespace: "overlay"`)
 	kc.Apply(t, kubetest.Parse(t, app))
-	kc.Apply(t, kubetest.Parse(t, `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: billing, namespace: overlay-other}
-spec:
-  selector: {matchLabels: {app: billing}}
-  template:
-    metadata: {labels: {app: billing}}
-    spec: {containers: [{name: billing, image: billing}]}
-`))
+	kc.Apply(t, kubetest.Parse(t, kubetest.Deployment("overlay-other", "billing")))
 	dir := t.TempDir()
 	files := filepath.Join(dir, "app.yaml")
 	change := app + "---\n" + strings.ReplaceAll(isolateDB, "namespace: gate", "namespace: overlay")
@@ -243,7 +209,7 @@ spec:
 func TestApplyAheadOfTheWorkloads(t *testing.T) {
 	srv := kubetest.Shared(t)
 	kc := srv.Client(t)
-	deployed := strings.ReplaceAll(gateApp, "namespace: gate", "namespace: ahead")
+	deployed := strings.ReplaceAll(gateApp, `namespace: "gate"`, `namespace: "ahead"`)
 	kc.Apply(t, kubetest.Parse(t, deployed))
 	policies := kc.Dynamic.Resource(schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}).Namespace("ahead")
 	t.Cleanup(func() {
@@ -258,17 +224,7 @@ func TestApplyAheadOfTheWorkloads(t *testing.T) {
 		return p
 	}
 	// The API, not deployed yet, must reach the database.
-	api := `---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: ahead}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec: {containers: [{name: api, image: api}]}
-`
-	manifests := write("app.yaml", deployed+api)
+	manifests := write("app.yaml", deployed+"---\n"+kubetest.Deployment("ahead", "api"))
 	rules := write("rules.yaml", `- name: api-reads-db
   action: allow
   from: app=api

@@ -96,7 +96,7 @@ func runVerify(cmd *cobra.Command, g *globals, fl *verifyFlags, args []string) e
 		return err
 	}
 	var v verify.Verification
-	if errs := atLeast(in.findings, model.Error); len(errs) > 0 {
+	if errs := model.AtLeast(in.findings, model.Error); len(errs) > 0 {
 		v = verify.Unverified(rules, fmt.Sprintf("the inputs could not be analysed: %s, the first at %s [%s]; fix them and verify again",
 			countNoun(len(errs), "error"), errs[0].Location, errs[0].Code))
 	} else {
@@ -233,17 +233,6 @@ func (f *ingressControllerFlags) placement() *verify.Placement {
 		}
 	}
 	return p
-}
-
-// atLeast lists the findings of at least severity s.
-func atLeast(findings []model.Finding, s model.Severity) []model.Finding {
-	var out []model.Finding
-	for _, f := range findings {
-		if f.Severity >= s {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func countNoun(n int, noun string) string {
